@@ -1,0 +1,17 @@
+"""Typed requests for views."""
+
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+if TYPE_CHECKING:
+    from backoffice.tenancy.models import Company, User
+
+
+class CompanyRequest(HttpRequest):
+    """A request from a signed-in Back Office user; set up by the tenancy middleware."""
+
+    user: "User"  # type: ignore[assignment]
+    company: "Company"
+    htmx: HtmxDetails

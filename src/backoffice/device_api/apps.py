@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DeviceApiConfig(AppConfig):
+    name = "backoffice.device_api"
+    label = "device_api"

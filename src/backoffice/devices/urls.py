@@ -1,0 +1,10 @@
+from django.urls import path
+
+from backoffice.devices import views
+
+app_name = "devices"
+
+urlpatterns = [
+    path("", views.active_devices, name="active"),
+    path("<int:pk>/", views.device_detail, name="detail"),
+]

@@ -1,0 +1,28 @@
+"""Service requests, inspections and work orders recorded on devices."""
+
+from django.db import models
+
+from backoffice.core.models import CompanyOwnedModel
+from backoffice.documents.choices import DocumentKind
+
+
+class Document(CompanyOwnedModel):
+    """
+    A service request, inspection or work order created on a device for a
+    client. Only what the Clients tab rule and the Devices Report need is kept.
+    """
+
+    kind = models.CharField(max_length=32, choices=DocumentKind.choices)
+    number = models.CharField(max_length=64)
+    client = models.ForeignKey("organization.Client", on_delete=models.PROTECT, related_name="documents")
+    device = models.ForeignKey(
+        "devices.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["device", "client"], name="documents_device_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"

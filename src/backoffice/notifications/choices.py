@@ -1,0 +1,8 @@
+from django.db import models
+
+
+class EmailState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    OBSOLETE = "obsolete", "Not sent (code no longer valid)"

@@ -1,0 +1,121 @@
+"""Companies (the tenants) and the Back Office users who sign in to them."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+from backoffice.tenancy.choices import Role
+
+
+def default_functionality() -> list[str]:
+    from backoffice.devices.choices import Functionality
+
+    return [f.value for f in Functionality]
+
+
+class Company(models.Model):
+    """
+    A customer of the service and the tenant boundary: everything else belongs
+    to exactly one company, and no user or device sees another company's data.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    default_time_zone = models.CharField(max_length=64, default="America/New_York")
+    area_support = models.BooleanField(
+        "Area Support subscription",
+        default=False,
+        help_text="Operators switch this subscription; it enables Include ALL from Area on devices.",
+    )
+    default_functionality = models.JSONField(
+        default=default_functionality,
+        help_text='The ReconPro functionality a device gets with "Use Company Settings".',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> "User":
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """
+    A person who signs in to the Back Office with an email address.
+
+    A user belongs to at most one company and has a role in it. Operators (the
+    people who run the service) are staff users without a company; they use
+    the Django admin, not the Back Office pages.
+    """
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=120, blank=True)
+    company = models.ForeignKey(
+        "tenancy.Company", on_delete=models.CASCADE, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.VIEWER)
+    team = models.ForeignKey(
+        "organization.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrators",
+        help_text="The one team a Team Administrator manages.",
+    )
+    is_active = models.BooleanField(default=True)  # type: ignore[assignment,misc]
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []  # noqa: RUF012
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                name="tenancy_user_team_admin_has_team",
+                condition=~models.Q(role="team_administrator") | models.Q(team__isnull=False),
+                violation_error_message="A Team Administrator needs a team.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+    @property
+    def is_team_administrator(self) -> bool:
+        return self.role == Role.TEAM_ADMINISTRATOR
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "ReconPro Back Office · Operators"
+admin.site.site_title = "Operators"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="devices:active", permanent=False)),
+    path("", include("backoffice.tenancy.urls")),
+    path("devices/", include("backoffice.devices.urls")),
+    path("", include("backoffice.organization.urls")),
+    path("admin/", admin.site.urls),
+]

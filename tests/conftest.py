@@ -1,0 +1,85 @@
+import os
+
+os.environ.setdefault("BACKOFFICE_TESTING", "1")
+
+import pytest  # noqa: E402
+from django.test import Client as HttpClient  # noqa: E402
+
+from backoffice.core.scoping import company_scope  # noqa: E402
+from backoffice.organization.models import Team  # noqa: E402
+from backoffice.tenancy.choices import Role  # noqa: E402
+from backoffice.tenancy.services import company_create  # noqa: E402
+from tests.factories import TeamFactory, make_user  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _db(db):
+    """Every test may use the database; each runs in its own rolled-back transaction."""
+
+
+@pytest.fixture
+def company_a():
+    return company_create(name="Company A", default_time_zone="America/Chicago")
+
+
+@pytest.fixture
+def company_b():
+    return company_create(name="Company B", default_time_zone="Europe/Berlin")
+
+
+@pytest.fixture
+def team_a(company_a):
+    with company_scope(company_a):
+        return TeamFactory(company=company_a, name="Alpha Team", time_zone="America/Denver")
+
+
+@pytest.fixture
+def default_team_a(company_a):
+    with company_scope(company_a):
+        return Team.objects.get(is_default=True)
+
+
+@pytest.fixture
+def admin_a(company_a):
+    return make_user(company_a, Role.ADMINISTRATOR, email="admin@a.example")
+
+
+@pytest.fixture
+def teamadmin_a(company_a, team_a):
+    return make_user(company_a, Role.TEAM_ADMINISTRATOR, team=team_a, email="teamadmin@a.example")
+
+
+@pytest.fixture
+def viewer_a(company_a):
+    return make_user(company_a, Role.VIEWER, email="viewer@a.example")
+
+
+@pytest.fixture
+def admin_b(company_b):
+    return make_user(company_b, Role.ADMINISTRATOR, email="admin@b.example")
+
+
+def login(user) -> HttpClient:
+    http = HttpClient()
+    http.force_login(user)
+    return http
+
+
+@pytest.fixture
+def as_admin_a(admin_a):
+    return login(admin_a)
+
+
+@pytest.fixture
+def as_teamadmin_a(teamadmin_a):
+    return login(teamadmin_a)
+
+
+@pytest.fixture
+def as_viewer_a(viewer_a):
+    return login(viewer_a)
+
+
+@pytest.fixture
+def as_admin_b(admin_b):
+    return login(admin_b)
