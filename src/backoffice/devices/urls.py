@@ -6,5 +6,6 @@ app_name = "devices"
 
 urlpatterns = [
     path("", views.active_devices, name="active"),
+    path("DeviceReport.csv", views.devices_report, name="report"),
     path("<int:pk>/", views.device_detail, name="detail"),
 ]
