@@ -43,6 +43,8 @@ as_pg "$PG_CTL" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 \
   -o "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
   start >/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
 
+CREATEDB=$(find_bin createdb)
+"$CREATEDB" -h 127.0.0.1 -p "$PORT" -U postgres backoffice
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/backoffice"
 echo "with-postgres: PostgreSQL $("$PG_CTL" --version | awk '{print $3}') on port $PORT"
 "$@"

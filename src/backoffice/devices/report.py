@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import io
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -10,26 +11,25 @@ from backoffice.devices.selectors import REPORT_HEADER
 from backoffice.licensing.choices import LicenseStatus, LicenseType
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = frozenset("=+-@\t\r")
 BOM = "\ufeff"
 
 
-class _Echo:
-    """A file-like object whose write() returns the line, for csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
+ROWS_PER_CHUNK = 500
 
 
 def neutralise(value: str) -> str:
     """Prefix a formula-like cell with an apostrophe so that it stays text."""
-    if value.startswith(FORMULA_PREFIXES):
+    if value[:1] in FORMULA_PREFIXES:
         return "'" + value
     return value
 
 
 def _when(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def _license_status(is_suspended: bool | None, expires_on: datetime.date | None, today: datetime.date) -> str:
@@ -44,14 +44,20 @@ def _license_status(is_suspended: bool | None, expires_on: datetime.date | None,
 
 def report_lines(rows: Iterable[tuple[Any, ...]], *, time_zone: str) -> Iterator[str]:
     """
-    Turn report rows into RFC 4180 CSV lines (CRLF), starting with a UTF-8 BOM
-    so that Excel reads the encoding; dates in ``time_zone``.
+    Turn report rows into RFC 4180 CSV (CRLF line ends), starting with a UTF-8
+    BOM so that Excel reads the encoding; dates in ``time_zone``. Rows are
+    yielded in chunks of ``ROWS_PER_CHUNK`` to keep per-chunk overhead low.
     """
     zone = zoneinfo.ZoneInfo(time_zone)
     today = datetime.datetime.now(zone).date()
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield BOM + writer.writerow(REPORT_HEADER)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REPORT_HEADER)
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     types = dict(LicenseType.choices)
+    pending = 0
     for row in rows:
         (team, nickname, platform, os_type, device_name, device_id, version, lic_number, lic_type,
          lic_suspended, lic_expires, time_zone_name, registered, changed, last_seen,
@@ -59,10 +65,18 @@ def report_lines(rows: Iterable[tuple[Any, ...]], *, time_zone: str) -> Iterator
         cells = [
             team, nickname, platform, os_type, device_name, device_id, version, lic_number or "",
             str(types.get(lic_type, lic_type or "")), _license_status(lic_suspended, lic_expires, today),
-            time_zone_name,
+            time_zone_name or "",
         ]  # fmt: skip
-        yield writer.writerow(
-            [neutralise(str(cell)) for cell in cells]
+        writer.writerow(
+            [neutralise(cell) for cell in cells]
             + [_when(registered, zone), _when(changed, zone), _when(last_seen, zone)]
             + [service_requests, inspections, work_orders]
         )
+        pending += 1
+        if pending == ROWS_PER_CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        yield buffer.getvalue()
