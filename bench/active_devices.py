@@ -64,10 +64,18 @@ def populate(count: int) -> User:
             )
             Device.objects.bulk_create(
                 Device(
-                    company=company, team=teams[i % len(teams)], license=licenses[i - start],
+                    company=company,
+                    team=teams[i % len(teams)],
+                    license=licenses[i - start],
                     nickname=f"{WORDS[i % 10]} {WORDS[(i // 10) % 10]} {i:06d}",
-                    platform=PLATFORMS[i % 3], app_version=VERSIONS[i % 6], os_type="OS", device_name="Model",
-                    device_identifier=f"ID-{i:09d}", registered_at=now, changed_at=now, last_check_in_at=now,
+                    platform=PLATFORMS[i % 3],
+                    app_version=VERSIONS[i % 6],
+                    os_type="OS",
+                    device_name="Model",
+                    device_identifier=f"ID-{i:09d}",
+                    registered_at=now,
+                    changed_at=now,
+                    last_check_in_at=now,
                     # The first 10,000 devices form the "10k" report sample.
                     description="sample" if i < 10_000 else "",
                 )
@@ -75,8 +83,7 @@ def populate(count: int) -> User:
             )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return User.objects.create_user("bench@example.com", "bench-password-1", company=company,
-                                    role=Role.ADMINISTRATOR)
+    return User.objects.create_user("bench@example.com", "bench-password-1", company=company, role=Role.ADMINISTRATOR)
 
 
 def median_seconds(fn) -> float:
@@ -160,8 +167,10 @@ def main() -> None:
     with company_scope(user.company):
         Device.objects.update(registered_at=timezone.now())
     large = report_peak(http, "/devices/DeviceReport.csv")
-    print(f"report peak memory: {small:.1f} MB at 10,000 rows, {large:.1f} MB at {args.devices:,} rows, "
-          f"growth {large - small:.1f} MB (aim < 50 MB)")
+    print(
+        f"report peak memory: {small:.1f} MB at 10,000 rows, {large:.1f} MB at {args.devices:,} rows, "
+        f"growth {large - small:.1f} MB (aim < 50 MB)"
+    )
 
 
 if __name__ == "__main__":

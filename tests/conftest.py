@@ -13,8 +13,14 @@ from tests.factories import TeamFactory, make_user  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _db(db):
-    """Every test may use the database; each runs in its own rolled-back transaction."""
+def _db(request):
+    """
+    Every test may use the database; each runs in its own rolled-back
+    transaction. Browser tests (marked e2e) talk to their own server process
+    instead and never touch the test database.
+    """
+    if "e2e" not in request.keywords:
+        request.getfixturevalue("db")
 
 
 @pytest.fixture

@@ -1,0 +1,209 @@
+"""
+Browser tests: a real server process on a throwaway database, driven by
+Playwright in Debian's Chromium.
+
+The server is gunicorn serving the Back Office on a free loopback port, with
+its own database (a temporary SQLite file, or a new database on the
+PostgreSQL cluster when the suite runs on PostgreSQL), migrated and loaded
+with the demo data. Tests talk to it only through the browser and HTTP.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "reconpro-demo"
+
+if not Path(CHROMIUM).exists():
+    message = (
+        f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM}. Install Debian's chromium "
+        "(apt-get install -y chromium) or set CHROMIUM_PATH."
+    )
+    print(f"\n{'!' * 80}\n{message}\n{'!' * 80}", file=sys.stderr)
+    pytestmark = pytest.mark.skip(reason=message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def throwaway_database(tmp: Path) -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield f"sqlite:///{tmp / 'e2e.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"backoffice_e2e_{os.getpid()}"
+    parts = urlsplit(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Server:
+    def __init__(self, base_url: str, env: dict[str, str], mail_dir: Path) -> None:
+        self.base_url = base_url
+        self.env = env
+        self.mail_dir = mail_dir
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the server's database and return its output."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    gen = throwaway_database(tmp)
+    database_url = next(gen)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "e2e-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "BACKOFFICE_TESTING": "1",
+        "BACKOFFICE_VAR_DIR": str(tmp),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "EMAIL_BACKEND": "file",
+        "EMAIL_FILE_PATH": str(tmp / "mail"),
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    srv = Server(f"http://127.0.0.1:{port}", env, tmp / "mail")
+    srv.manage("migrate", "--no-input", "-v", "0")
+    srv.manage("createcachetable")
+    srv.manage("load_demo")
+    log = open(tmp / "server.log", "w")  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "backoffice.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    if "send_outbox" in srv.manage("help", "--commands"):
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "send_outbox", "--loop"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{srv.base_url}/login/", timeout=2)  # noqa: S310
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or processes[0].poll() is not None:
+                log.flush()
+                raise RuntimeError((tmp / "server.log").read_text()) from None
+            time.sleep(0.2)
+    yield srv
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=10)
+    log.close()
+    next(gen, None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=server.base_url, accept_downloads=True
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/devices/")
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot for the README (docs/screenshots/<name>.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core on the page: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert bad == [], "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}" for v in bad
+    )
