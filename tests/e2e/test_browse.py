@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -76,7 +77,7 @@ def test_search_chart_report_and_sign_out(page):
         page.get_by_role("link", name="Devices Report").click()
     download = download_info.value
     assert download.suggested_filename == "DeviceReport.csv"
-    body = open(download.path(), encoding="utf-8-sig").read()
+    body = Path(download.path()).read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(body)))
     assert len(table) - 1 == int(count)
     assert {row[6] for row in table[1:]} == {version}
