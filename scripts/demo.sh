@@ -12,6 +12,7 @@ export SECRET_KEY="$(cat var/secret_key)"
 export SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
 unset DATABASE_URL
 PORT=${PORT:-8000}
+export EMAIL_BACKEND=${EMAIL_BACKEND:-file}
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export CSRF_TRUSTED_ORIGINS=${CSRF_TRUSTED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 M=(.venv/bin/python manage.py)

@@ -108,6 +108,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -167,9 +168,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # Email: the outbox worker sends through the default mailer (DESIGN §1).
-# EMAIL_BACKEND=smtp sends through EMAIL_HOST; the default writes each email
-# to a file under var/mail/, "console" prints it.
-_EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "file")
+# EMAIL_BACKEND=smtp (the production default) sends through EMAIL_HOST; "file"
+# (the default with DEBUG, in tests and in the demo) writes each email under
+# var/mail/; "console" prints it.
+_EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "file" if DEBUG or TESTING else "smtp")
 if _EMAIL_BACKEND == "smtp":
     _mailer = {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
