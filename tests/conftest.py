@@ -12,15 +12,22 @@ from backoffice.tenancy.services import company_create  # noqa: E402
 from tests.factories import TeamFactory, make_user  # noqa: E402
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """
+    Run the browser tests last: Playwright's sync API keeps an event loop
+    running in the main thread while its browser is open, and Django refuses
+    database work from a thread with a running loop.
+    """
+    items.sort(key=lambda item: "e2e" in item.keywords)
+
+
 @pytest.fixture(autouse=True)
-def _db(request):
+def _db(db):
     """
     Every test may use the database; each runs in its own rolled-back
-    transaction. Browser tests (marked e2e) talk to their own server process
-    instead and never touch the test database.
+    transaction. Browser tests override this in tests/e2e/conftest.py.
     """
-    if "e2e" not in request.keywords:
-        request.getfixturevalue("db")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def rows(response) -> list[str]:
     """The nickname cells of the device table, in order."""
     html = response.content.decode()
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-    return re.findall(r"<td><strong>([^<]+)</strong>", body)
+    return re.findall(r'<td data-label="Name"><strong>([^<]+)</strong>', body)
 
 
 def test_lists_registered_devices_only_with_every_column(as_admin_a, company_a, team_a):

@@ -42,6 +42,11 @@ if not Path(CHROMIUM).exists():
     pytestmark = pytest.mark.skip(reason=message)
 
 
+@pytest.fixture(autouse=True)
+def _db():
+    """Browser tests talk to their own server process, never to the test database."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
