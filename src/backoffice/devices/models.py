@@ -29,6 +29,11 @@ class Device(CompanyOwnedModel):
     )
     nickname = models.CharField(max_length=64)
     description = models.CharField(max_length=500, blank=True)
+    recipients = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Addresses the registration code is emailed to; Replace emails them again.",
+    )
 
     client_selection_type = models.CharField(
         max_length=16, choices=ClientSelectionType.choices, default=ClientSelectionType.BOTH
