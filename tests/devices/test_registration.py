@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -494,7 +495,7 @@ def test_cancel_refuses_a_device_registered_meanwhile(as_admin_a, admin_a, compa
     with company_scope(company_a):
         device = Device.objects.get()
         Device.objects.filter(pk=device.pk).update(registered_at=timezone.now())
-        with pytest.raises(Exception, match="has just been registered"):
+        with pytest.raises(ValidationError, match="has just been registered"):
             device_cancel(device=device, acting_user=admin_a)
         assert Device.objects.filter(pk=device.pk).exists()
 

@@ -247,7 +247,10 @@ def registration_code_replace(
     ``expires_in`` defaults to the lifetime chosen for the previous code.
     """
     _require_writer(acting_user=acting_user, team=device.team)
-    device = Device.objects.select_for_update().select_related("team").get(pk=device.pk)
+    locked = Device.objects.select_for_update(of=("self",)).select_related("team").filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError("This registration was cancelled meanwhile.")
+    device = locked
     if expires_in is None:
         expires_in = _lifetime_of_last_code(device)
     revoked = _revoke_live_codes(device=device, now=timezone.now())
@@ -270,7 +273,10 @@ def registration_code_revoke(*, device: Device, acting_user: User) -> None:
     working with its current credential.
     """
     _require_writer(acting_user=acting_user, team=device.team)
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError("This device was deleted meanwhile.")
+    device = locked
     revoked = _revoke_live_codes(device=device, now=timezone.now())
     if not revoked:
         raise ValidationError("This device has no registration code to cancel.")
@@ -292,7 +298,7 @@ def device_cancel(*, device: Device, acting_user: User) -> None:
     A device that registered meanwhile is refused.
     """
     _require_writer(acting_user=acting_user, team=device.team)
-    locked = Device.objects.select_for_update().select_related("license").filter(pk=device.pk).first()
+    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
     if locked is None:
         raise ValidationError("This registration was already cancelled.")
     if locked.is_registered:

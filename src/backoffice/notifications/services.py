@@ -100,22 +100,22 @@ def _render(email: OutboxEmail, code: str, registration_code: RegistrationCode) 
         zone = zoneinfo.ZoneInfo(company.default_time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
-    expires_local = registration_code.expires_at.astimezone(zone)
     context = {
         "code": code_format(code),
         "device": device,
         "company": company,
-        "expires_at": expires_local,
+        "expires_at": registration_code.expires_at,
         "time_zone": zone.key,
     }
     subject = f"ReconPro registration code for {device.nickname}"
+    # Templates show times in the active time zone: the company's, here.
+    with timezone.override(zone):
+        text = render_to_string("notifications/registration_code_email.txt", context)
+        html = render_to_string("notifications/registration_code_email.html", context)
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("notifications/registration_code_email.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.recipient],
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.recipient]
     )
-    message.attach_alternative(render_to_string("notifications/registration_code_email.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 
