@@ -13,6 +13,7 @@ from backoffice.audit.models import AuditEvent
 from backoffice.core.scoping import company_scope
 from backoffice.devices.codes import code_digest, code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.services import device_add, device_cancel
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
 from tests.devices.conftest import device_payload, snapshot
@@ -387,8 +388,6 @@ def test_other_company_gets_404_on_replace_cancel_and_resend(as_admin_a, as_admi
 def test_team_administrator_gets_404_for_another_teams_device(
     as_teamadmin_a, company_a, default_team_a, licenses_a, admin_a
 ):
-    from backoffice.devices.services import device_add
-
     with company_scope(company_a):
         device = device_add(
             acting_user=admin_a, team=default_team_a, license=licenses_a[0], nickname="HQ", recipients=["a@a.example"]
@@ -489,8 +488,6 @@ def test_cancel_frees_the_license(as_admin_a, company_a, team_a, licenses_a):
 
 
 def test_cancel_refuses_a_device_registered_meanwhile(as_admin_a, admin_a, company_a, team_a, licenses_a):
-    from backoffice.devices.services import device_cancel
-
     as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[0]))
     with company_scope(company_a):
         device = Device.objects.get()
@@ -574,8 +571,6 @@ def test_redeemed_code_leaves_the_section(as_admin_a, company_a, team_a, license
 
 
 def test_pending_section_runs_a_fixed_number_of_queries(as_admin_a, admin_a, company_a, team_a):
-    from backoffice.devices.services import device_add
-
     def count_queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
             assert as_admin_a.get("/devices/pending/", headers={"HX-Request": "true"}).status_code == 200

@@ -3,16 +3,21 @@
 import datetime
 import logging
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
 from backoffice.core.scoping import company_scope
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.services import device_add
 from backoffice.notifications.services import outbox_send_due
+from backoffice.organization.models import Team
 from tests.devices.conftest import device_payload, snapshot
-from tests.factories import LicenseFactory
+from tests.factories import DeviceFactory, LicenseFactory
 
 
 def every_stored_value():
@@ -30,9 +35,7 @@ def every_stored_value():
                         yield table, repr(value)
 
 
-def test_no_code_in_clear_in_any_column_log_or_audit_row(
-    as_admin_a, company_a, team_a, licenses_a, caplog, mailoutbox
-):
+def test_no_code_in_clear_in_any_column_log_or_audit_row(as_admin_a, company_a, team_a, licenses_a, caplog, mailoutbox):
     caplog.set_level(logging.DEBUG)
     as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[0], email="boss@a.example"))
     with company_scope(company_a):
@@ -45,7 +48,9 @@ def test_no_code_in_clear_in_any_column_log_or_audit_row(
         second = code_unseal(RegistrationCode.objects.get(revoked_at__isnull=True).sealed_code)
     outbox_send_due()
     as_admin_a.get("/devices/")
-    assert first and second and first != second
+    assert first is not None
+    assert second is not None
+    assert first != second
     assert len(mailoutbox) == 4  # the codes really were in play
     needles = [variant for code in (first, second) for variant in (code, code_format(code), code.lower())]
     values = list(every_stored_value())
@@ -87,9 +92,23 @@ def test_live_code_cap_counts_every_company(settings, as_admin_a, as_admin_b, co
     settings.REGISTRATION_MAX_LIVE_CODES = 1
     assert as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[0])).status_code == 302
     with company_scope(company_b):
-        from backoffice.organization.models import Team
-
         team_b = Team.objects.get(is_default=True)
         lic_b = LicenseFactory(company=company_b)
     response = as_admin_b.post("/devices/add/", device_payload(team=team_b, license=lic_b))
     assert "too many registration codes" in response.content.decode()
+
+
+def test_a_race_lost_on_the_unique_license_column_is_a_form_error(monkeypatch, admin_a, company_a, team_a, licenses_a):
+    """
+    Whatever slips past the lock and the re-check, the unique license column
+    still refuses the second device, and that becomes a clear error.
+    """
+    with company_scope(company_a):
+        DeviceFactory(company=company_a, team=team_a, license=licenses_a[0])
+        before = snapshot(company_a)
+        monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+        with pytest.raises(ValidationError) as refused:
+            device_add(acting_user=admin_a, team=team_a, license=licenses_a[0], nickname="Late")
+        monkeypatch.undo()
+        assert refused.value.message_dict == {"license": ["License NW-10041 was just taken; pick another."]}
+    assert snapshot(company_a) == before
