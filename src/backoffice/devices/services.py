@@ -106,6 +106,11 @@ def device_add(
         raise ValidationError({"team": "Select one of your company's teams."})
     if time_zone and not is_valid_time_zone(time_zone):
         raise ValidationError({"time_zone": "Select a time zone from the list."})
+    nickname = nickname.strip()
+    if not 1 <= len(nickname) <= 64:
+        raise ValidationError({"nickname": "Enter a nickname of at most 64 characters."})
+    if len(description) > 500:
+        raise ValidationError({"description": "Enter at most 500 characters."})
     clean_recipients = _clean_recipients(recipients)
 
     locked = License.objects.select_for_update().filter(pk=license.pk).first()
