@@ -131,10 +131,7 @@ class PendingRegistration:
     registration_code: RegistrationCode | None
     code: str | None
     emails: list[OutboxEmail]
-
-    @property
-    def is_expired(self) -> bool:
-        return self.registration_code is not None and self.registration_code.expires_at <= timezone.now()
+    is_expired: bool
 
     @property
     def is_replacement(self) -> bool:
@@ -171,7 +168,8 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     for device in devices:
         live = device.live_codes[0] if device.live_codes else None  # type: ignore[attr-defined]
         code = None
-        if live is not None and live.expires_at > now:
+        is_expired = live is not None and live.expires_at <= now
+        if live is not None and not is_expired:
             plain = code_unseal(live.sealed_code)
             code = code_format(plain) if plain else None
         rows.append(
@@ -180,6 +178,7 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
                 registration_code=live,
                 code=code,
                 emails=live.email_list if live is not None else [],  # type: ignore[attr-defined]
+                is_expired=is_expired,
             )
         )
     return rows

@@ -34,7 +34,9 @@
     var returnTo = opener;
     dialog.addEventListener("close", function () {
       dialog.remove();
-      if (returnTo && document.body.contains(returnTo)) { returnTo.focus(); }
+      // The section may have been refreshed meanwhile: its new button stands in for the old one.
+      if (returnTo && !document.body.contains(returnTo)) { returnTo = document.querySelector("[data-opens-dialog]"); }
+      if (returnTo) { returnTo.focus(); }
     });
     dialog.showModal();
     var first = dialog.querySelector("[autofocus]") || dialog.querySelector("input:not([type=hidden]), select, textarea");
