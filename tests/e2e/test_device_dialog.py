@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from backoffice.core.scoping import company_scope
 from backoffice.devices.models import Device
@@ -45,6 +46,9 @@ def browser_page(live_server, admin_a, monkeypatch):
         try:
             yield page
         finally:
+            # ORM calls made while Playwright's loop runs use connections of
+            # their own (Django's are context-local): close them here.
+            connections.close_all()
             browser.close()
 
 

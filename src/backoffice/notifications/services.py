@@ -107,7 +107,8 @@ def _render(email: OutboxEmail, code: str, registration_code: RegistrationCode) 
         "expires_at": registration_code.expires_at,
         "time_zone": zone.key,
     }
-    subject = f"ReconPro registration code for {device.nickname}"
+    # A nickname is one line on screen; a line break must not reach an email header.
+    subject = "ReconPro registration code for " + " ".join(device.nickname.split())
     # Templates show times in the active time zone: the company's, here.
     with timezone.override(zone):
         text = render_to_string("notifications/registration_code_email.txt", context)
