@@ -45,6 +45,11 @@ if not SECRET_KEY:
 CODE_DIGEST_KEY = os.environ.get("CODE_DIGEST_KEY", "")
 CODE_ENCRYPTION_KEY = os.environ.get("CODE_ENCRYPTION_KEY", "")
 
+# Most registration codes live at once, across every company. It bounds the
+# chance that a guessed code hits a live one (DESIGN §3): the device API's
+# failed-attempt limits are sized against this number.
+REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

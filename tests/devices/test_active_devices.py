@@ -12,8 +12,9 @@ from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 
 
 def rows(response) -> list[str]:
-    """The nickname cells of the device table, in order."""
+    """The nickname cells of the registered devices table, in order."""
     html = response.content.decode()
+    html = html.split('id="device-table"', 1)[-1]
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
     return re.findall(r'<td data-label="Name"><strong>([^<]+)</strong>', body)
 

@@ -197,10 +197,10 @@ def sign_in(page, email: str) -> None:
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-def screenshot(page, name: str) -> None:
-    """Save a full-page screenshot for the README (docs/screenshots/<name>.png)."""
+def screenshot(page, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot for the README (docs/screenshots/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def assert_accessible(page) -> None:

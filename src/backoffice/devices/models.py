@@ -29,6 +29,11 @@ class Device(CompanyOwnedModel):
     )
     nickname = models.CharField(max_length=64)
     description = models.CharField(max_length=500, blank=True)
+    recipients = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Addresses the registration code is emailed to; Replace emails them again.",
+    )
 
     client_selection_type = models.CharField(
         max_length=16, choices=ClientSelectionType.choices, default=ClientSelectionType.BOTH
@@ -108,6 +113,15 @@ class RegistrationCode(CompanyOwnedModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # Counting live codes for REGISTRATION_MAX_LIVE_CODES and wiping
+            # expired copies read only unused, unrevoked codes.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="devices_regcode_live_exp_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["device"],

@@ -1,16 +1,20 @@
 """Reads on devices."""
 
+import datetime
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
+from django.utils import timezone
 
-from backoffice.devices.models import Device
+from backoffice.devices.codes import code_format, code_unseal
+from backoffice.devices.models import Device, RegistrationCode
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.models import Document
+from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
 
 # Sort keys offered on the Active Devices page, mapped to the ORM ordering.
@@ -208,3 +212,68 @@ def device_report_rows(*, user: User, search: DeviceSearch) -> Iterator[tuple[An
         )
     )
     return devices.iterator(chunk_size=2000)
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """
+    One row of the Pending Registrations section: a pending device, or a
+    registered one with a live replacement code. ``code`` is the formatted
+    code while it can be used, None once it has expired (or its copy is gone).
+    """
+
+    device: Device
+    registration_code: RegistrationCode | None
+    code: str | None
+    emails: list[OutboxEmail]
+    is_expired: bool
+
+    @property
+    def is_replacement(self) -> bool:
+        return self.device.is_registered
+
+
+def _live_codes() -> QuerySet[RegistrationCode]:
+    return RegistrationCode.objects.filter(used_at__isnull=True, revoked_at__isnull=True)
+
+
+def pending_registration_list(*, user: User, now: datetime.datetime | None = None) -> list[PendingRegistration]:
+    """
+    Pending devices and registered devices with a live replacement code,
+    oldest first, each with its live code and that code's emails. Three
+    queries whatever the number of rows.
+    """
+    now = now or timezone.now()
+    devices = (
+        device_visible_queryset(user=user)
+        .filter(Q(registered_at__isnull=True) | Exists(_live_codes().filter(device_id=OuterRef("pk"))))
+        .select_related("team", "license")
+        .prefetch_related(
+            Prefetch(
+                "codes",
+                queryset=_live_codes().prefetch_related(
+                    Prefetch("emails", queryset=OutboxEmail.objects.order_by("pk"), to_attr="email_list")
+                ),
+                to_attr="live_codes",
+            )
+        )
+        .order_by("created_at", "pk")
+    )
+    rows = []
+    for device in devices:
+        live = device.live_codes[0] if device.live_codes else None  # type: ignore[attr-defined]
+        code = None
+        is_expired = live is not None and live.expires_at <= now
+        if live is not None and not is_expired:
+            plain = code_unseal(live.sealed_code)
+            code = code_format(plain) if plain else None
+        rows.append(
+            PendingRegistration(
+                device=device,
+                registration_code=live,
+                code=code,
+                emails=live.email_list if live is not None else [],  # type: ignore[attr-defined]
+                is_expired=is_expired,
+            )
+        )
+    return rows

@@ -7,5 +7,10 @@ app_name = "devices"
 urlpatterns = [
     path("", views.active_devices, name="active"),
     path("DeviceReport.csv", views.devices_report, name="report"),
+    path("add/", views.device_add, name="add"),
+    path("pending/", views.pending_registrations, name="pending"),
     path("<int:pk>/", views.device_detail, name="detail"),
+    path("<int:pk>/replace/", views.registration_code_replace, name="replace"),
+    path("<int:pk>/cancel/", views.registration_cancel, name="cancel"),
+    path("emails/<int:pk>/resend/", views.email_resend, name="email_resend"),
 ]

@@ -1,11 +1,18 @@
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from backoffice.core.charts import pie_slices
 from backoffice.core.http import CompanyRequest
 from backoffice.core.pagination import paginate
+from backoffice.devices import services
+from backoffice.devices.forms import ACTION_ADD_CUSTOM, ACTION_ADD_EMPLOYEE, DeviceSettingsForm, recipient_action_form
 from backoffice.devices.report import report_lines
 from backoffice.devices.selectors import (
     DEFAULT_DEVICE_SORT,
@@ -15,16 +22,23 @@ from backoffice.devices.selectors import (
     device_registered_list,
     device_report_rows,
     device_version_breakdown,
+    pending_registration_list,
 )
 from backoffice.licensing.selectors import license_counts
-from backoffice.tenancy.permissions import company_member_required
+from backoffice.notifications.selectors import outbox_email_get_for_company
+from backoffice.notifications.services import outbox_email_resend
+from backoffice.tenancy.permissions import company_member_required, device_writer_required
+
+ACTIVE_DEVICES = "devices/active_devices.html"
+DEVICE_ADD = "devices/device_add.html"
 
 
 @company_member_required
 def active_devices(request: CompanyRequest) -> HttpResponse:
     """
-    The Active Devices page: license counts, the versions chart and the
-    registered devices, all following the search in the URL.
+    The Active Devices page: license counts, the versions chart, Pending
+    Registrations and the registered devices; the list, the chart and the
+    report follow the search in the URL.
     """
     sort = request.GET.get("sort", DEFAULT_DEVICE_SORT)
     if sort not in DEVICE_SORTS:
@@ -47,11 +61,140 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
             )
         ],
         "report_query": urlencode(search.as_query()),
+        "pending": pending_registration_list(user=request.user),
     }
-    template = "devices/active_devices.html"
+    template = ACTIVE_DEVICES
     if request.htmx and not request.htmx.boosted:
         template += "#device-table"
     return render(request, template, context)
+
+
+def _pending_fragment(request: CompanyRequest, *, notice: str = "", notice_is_error: bool = False) -> HttpResponse:
+    """The Pending Registrations section, with the license counts swapped out of band."""
+    context = {
+        "pending": pending_registration_list(user=request.user),
+        "counts": license_counts(),
+        "notice": notice,
+        "notice_is_error": notice_is_error,
+        "oob": True,
+    }
+    html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)
+    html += render_to_string(f"{ACTIVE_DEVICES}#license-counts", context, request=request)
+    return HttpResponse(html)
+
+
+def _after_write(request: CompanyRequest, notice: str, *, error: bool = False) -> HttpResponse:
+    """htmx: the refreshed section with the outcome; otherwise back to the page with a message."""
+    if request.htmx:
+        return _pending_fragment(request, notice=notice, notice_is_error=error)
+    (messages.error if error else messages.success)(request, notice)
+    return redirect(reverse("devices:active") + "#pending-registrations")
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@company_member_required
+def pending_registrations(request: CompanyRequest) -> HttpResponse:
+    """The Pending Registrations section alone, polled by the page every few seconds."""
+    if not request.htmx:
+        return redirect(reverse("devices:active") + "#pending-registrations")
+    return _pending_fragment(request)
+
+
+@device_writer_required
+def device_add(request: CompanyRequest) -> HttpResponse:
+    """
+    The Device dialog for a new device: a full page without JavaScript, a
+    modal ``<dialog>`` loaded by htmx otherwise. Add Email, Add and the
+    remove buttons change the Recipients box and show the form again; OK
+    saves the device, its code and its emails.
+    """
+    refocus = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action in (ACTION_ADD_EMPLOYEE, ACTION_ADD_CUSTOM) or "remove_recipient" in request.POST:
+            form = recipient_action_form(data=request.POST, user=request.user)
+            refocus = {ACTION_ADD_EMPLOYEE: "id_employee", ACTION_ADD_CUSTOM: "id_email"}.get(action, "recipients")
+        else:
+            form = DeviceSettingsForm(request.POST, user=request.user)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    device = services.device_add(
+                        acting_user=request.user,
+                        team=data["team"],
+                        license=data["license"],
+                        nickname=data["nickname"],
+                        description=data["description"],
+                        time_zone=data["time_zone"],
+                        recipients=data["all_recipients"],
+                        expires_in=form.expires_in_delta,
+                    )
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    if request.htmx:
+                        response = HttpResponse(status=204)
+                        response["HX-Trigger"] = "registrations-changed"
+                        return response
+                    messages.success(
+                        request, f"{device.nickname} added. Its registration code is shown in Pending Registrations."
+                    )
+                    return redirect(reverse("devices:active") + "#pending-registrations")
+    else:
+        form = DeviceSettingsForm(user=request.user)
+    template = DEVICE_ADD
+    if request.htmx:
+        template += "#device-form" if request.method == "POST" else "#device-dialog"
+    return render(request, template, {"form": form, "refocus": refocus})
+
+
+@device_writer_required
+@require_POST
+def registration_code_replace(request: CompanyRequest, pk: int) -> HttpResponse:
+    """Replace: the device's code stops working at once and a new one is issued and emailed."""
+    device = device_get_for_company(user=request.user, pk=pk)
+    try:
+        services.registration_code_replace(device=device, acting_user=request.user)
+    except ValidationError as exc:
+        return _after_write(request, _error_text(exc), error=True)
+    return _after_write(
+        request, f"New registration code issued for {device.nickname}; the previous one no longer works."
+    )
+
+
+@device_writer_required
+@require_POST
+def registration_cancel(request: CompanyRequest, pk: int) -> HttpResponse:
+    """
+    Cancel: a pending device is removed and its license freed; a registered
+    device only loses its replacement code.
+    """
+    device = device_get_for_company(user=request.user, pk=pk)
+    try:
+        if device.is_registered:
+            services.registration_code_revoke(device=device, acting_user=request.user)
+            notice = f"Replacement code for {device.nickname} cancelled; the device keeps working."
+        else:
+            services.device_cancel(device=device, acting_user=request.user)
+            notice = f"Registration of {device.nickname} cancelled; its license is free again."
+    except ValidationError as exc:
+        return _after_write(request, _error_text(exc), error=True)
+    return _after_write(request, notice)
+
+
+@device_writer_required
+@require_POST
+def email_resend(request: CompanyRequest, pk: int) -> HttpResponse:
+    """Resend: queue a registration email again, to be sent within seconds."""
+    email = outbox_email_get_for_company(user=request.user, pk=pk)
+    try:
+        outbox_email_resend(email=email, acting_user=request.user)
+    except ValidationError as exc:
+        return _after_write(request, _error_text(exc), error=True)
+    return _after_write(request, f"The email to {email.recipient} will be sent again shortly.")
 
 
 @company_member_required

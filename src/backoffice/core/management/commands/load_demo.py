@@ -11,6 +11,7 @@ from django.utils import timezone
 from backoffice.core.scoping import company_scope
 from backoffice.devices.choices import Platform
 from backoffice.devices.models import Device
+from backoffice.devices.services import device_add
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.organization.choices import ClientType
@@ -200,15 +201,22 @@ class Command(BaseCommand):
                     changed_at=changed,
                     last_check_in_at=now - datetime.timedelta(minutes=rng.choice((2, 9, 45, 300, 3000, 20000))),
                 )
+            admin = self.users(company, "northwind", teams[1])
+            # Pending devices go through the same service as the Device dialog,
+            # so they get live codes (a week long) and queued emails.
             for i in range(3):
-                Device.objects.create(
-                    company=company,
-                    team=teams[1 + i],
+                team = teams[1 + i]
+                recipients = list(
+                    Employee.objects.filter(team=team, is_active=True).order_by("name").values_list("email", flat=True)
+                )[:1]
+                device_add(
+                    acting_user=admin,
+                    team=team,
                     license=usable[40 + i],
                     nickname=f"New tablet {i + 1}",
-                    changed_at=now,
+                    recipients=[*recipients, "shop-manager@northwind.example"] if i == 0 else recipients,
+                    expires_in=datetime.timedelta(days=7),
                 )
-        self.users(company, "northwind", teams[1])
 
     def load_second(self) -> None:
         company = company_create(name=SECOND_COMPANY, default_time_zone="America/Los_Angeles")
@@ -244,8 +252,8 @@ class Command(BaseCommand):
             "admin@bayside.example", DEMO_PASSWORD, full_name="Bay Admin", company=company, role=Role.ADMINISTRATOR
         )
 
-    def users(self, company: Company, slug: str, team: Team) -> None:
-        User.objects.create_user(
+    def users(self, company: Company, slug: str, team: Team) -> User:
+        admin = User.objects.create_user(
             f"admin@{slug}.example", DEMO_PASSWORD, full_name="Morgan Admin", company=company, role=Role.ADMINISTRATOR
         )
         User.objects.create_user(
@@ -259,3 +267,4 @@ class Command(BaseCommand):
         User.objects.create_user(
             f"viewer@{slug}.example", DEMO_PASSWORD, full_name="Vic Viewer", company=company, role=Role.VIEWER
         )
+        return admin
