@@ -50,3 +50,16 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 device_writer_required = role_required(Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
 administrator_required = role_required(Role.ADMINISTRATOR)
+employee_writer_required = role_required(Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+
+
+def ensure_role(user: Any, *roles: Role) -> None:
+    """
+    Refuse a write by a user without one of ``roles``.
+
+    Services call this as well as the views' decorators, so that a write
+    reached by another path (a command, a test, a future view) obeys the same
+    role rules.
+    """
+    if getattr(user, "role", None) not in roles or not getattr(user, "is_active", False):
+        raise PermissionDenied("Your role does not allow this action.")
