@@ -7,7 +7,7 @@ from django import forms
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Client, Employee, Team
 from backoffice.organization.selectors import area_choices, team_choices
-from backoffice.tenancy.forms import TimeZoneField
+from backoffice.tenancy.forms import PageForm, TimeZoneField
 from backoffice.tenancy.models import User
 
 
@@ -15,7 +15,7 @@ def _area_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(queryset=area_choices(), required=False, empty_label="(No area)", label="Area")
 
 
-class TeamForm(forms.Form):
+class TeamForm(PageForm):
     """Name, default time zone and, with Area Support only, the area."""
 
     name = forms.CharField(max_length=100)
@@ -31,7 +31,7 @@ class TeamForm(forms.Form):
         return {"name": team.name, "time_zone": team.time_zone, "area": team.area_id}
 
 
-class EmployeeForm(forms.Form):
+class EmployeeForm(PageForm):
     name = forms.CharField(max_length=120)
     email = forms.EmailField(max_length=254)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
@@ -45,11 +45,11 @@ class EmployeeForm(forms.Form):
         return {"name": employee.name, "email": employee.email, "team": employee.team_id}
 
 
-class AreaForm(forms.Form):
+class AreaForm(PageForm):
     name = forms.CharField(max_length=100)
 
 
-class ClientForm(forms.Form):
+class ClientForm(PageForm):
     """Name, Retail or Wholesale, active flag and, with Area Support only, the area."""
 
     name = forms.CharField(max_length=150)

@@ -24,6 +24,14 @@ class SignInForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
+class PageForm(forms.Form):
+    """Base of the Back Office page forms: labels without a trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """
     Show a service's ``ValidationError`` on ``form``: errors keyed by a field
@@ -66,7 +74,7 @@ def _team_field(user: "User") -> forms.ModelChoiceField:
     )
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(PageForm):
     """A new Back Office user of the administrator's company, with the password the administrator sets."""
 
     email = forms.EmailField(max_length=254)
@@ -94,7 +102,7 @@ class UserCreateForm(forms.Form):
         return cleaned
 
 
-class UserUpdateForm(forms.Form):
+class UserUpdateForm(PageForm):
     """Name, role and team of a user. An administrator editing themselves cannot change their role."""
 
     full_name = forms.CharField(label="Name", max_length=120, required=False)
@@ -113,7 +121,7 @@ class UserUpdateForm(forms.Form):
         return {"full_name": user.full_name, "role": user.role, "team": user.team_id}
 
 
-class CompanySettingsForm(forms.Form):
+class CompanySettingsForm(PageForm):
     default_time_zone = TimeZoneField(
         label="Default time zone", help_text="Used for dates on every page and for new teams."
     )
