@@ -26,9 +26,6 @@ class SameCompanyForm(forms.ModelForm):
 
 class CompanyOwnedAdmin(admin.ModelAdmin):
     form = SameCompanyForm
-    list_select_related = ("company",)
-    list_filter: tuple[str, ...] = ("company",)
-    search_fields: tuple[str, ...] = ("name",)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         # A row never moves to another company.
@@ -38,12 +35,17 @@ class CompanyOwnedAdmin(admin.ModelAdmin):
 @admin.register(Area)
 class AreaAdmin(CompanyOwnedAdmin):
     list_display = ("name", "company")
+    list_filter = ("company",)
+    list_select_related = ("company",)
+    search_fields = ("name",)
 
 
 @admin.register(Team)
 class TeamAdmin(CompanyOwnedAdmin):
     list_display = ("name", "company", "time_zone", "area", "is_default")
+    list_filter = ("company",)
     list_select_related = ("company", "area")
+    search_fields = ("name",)
 
 
 @admin.register(Employee)
@@ -59,3 +61,4 @@ class ClientAdmin(CompanyOwnedAdmin):
     list_display = ("name", "company", "client_type", "area", "is_active")
     list_filter = ("company", "client_type", "is_active")
     list_select_related = ("company", "area")
+    search_fields = ("name",)

@@ -23,7 +23,7 @@ class TeamForm(PageForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if user.company.area_support:
+        if user.company is not None and user.company.area_support:
             self.fields["area"] = _area_field()
 
     @classmethod
@@ -34,7 +34,7 @@ class TeamForm(PageForm):
 class EmployeeForm(PageForm):
     name = forms.CharField(max_length=120)
     email = forms.EmailField(max_length=254)
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    team: forms.ModelChoiceField = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,7 +60,7 @@ class ClientForm(PageForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if user.company.area_support:
+        if user.company is not None and user.company.area_support:
             self.fields["area"] = _area_field()
             self.order_fields(["name", "client_type", "area", "is_active"])
 

@@ -22,7 +22,7 @@ from backoffice.organization.selectors import (
     team_name_taken,
 )
 from backoffice.tenancy.choices import Role
-from backoffice.tenancy.models import User
+from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.permissions import ensure_role
 
 
@@ -36,7 +36,9 @@ def _check_same_company(acting_user: User, *objects: object) -> None:
             raise ValidationError("This object belongs to another company.")
 
 
-def _team_fields(*, acting_user: User, name: str, time_zone: str, area: Area | None, exclude_pk: int | None) -> str:
+def _team_fields(
+    *, company: Company, acting_user: User, name: str, time_zone: str, area: Area | None, exclude_pk: int | None
+) -> str:
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
@@ -45,7 +47,7 @@ def _team_fields(*, acting_user: User, name: str, time_zone: str, area: Area | N
         errors["name"] = "A team with this name already exists."
     if not is_valid_time_zone(time_zone):
         errors["time_zone"] = "Choose a time zone from the list."
-    if area is not None and not acting_user.company.area_support:
+    if area is not None and not company.area_support:
         errors["area"] = "Areas need the Area Support subscription."
     if errors:
         raise ValidationError(errors)
@@ -59,11 +61,13 @@ def _team_fields(*, acting_user: User, name: str, time_zone: str, area: Area | N
 @transaction.atomic
 def team_create(*, acting_user: User, name: str, time_zone: str, area: Area | None = None) -> Team:
     """Create a team; its name must be new to the company (case-insensitive)."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
-    name = _team_fields(acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=None)
-    team = Team.objects.create(company=acting_user.company, name=name, time_zone=time_zone, area=area)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    name = _team_fields(
+        company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=None
+    )
+    team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="team.created",
         obj=team,
@@ -79,20 +83,24 @@ def team_update(*, acting_user: User, team: Team, name: str, time_zone: str, are
     Change a team's name, default time zone and area. Without Area Support the
     area is left as it was, since the form does not offer it.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, team)
-    if not acting_user.company.area_support:
+    if not company.area_support:
         area = team.area
-        name = _team_fields(acting_user=acting_user, name=name, time_zone=time_zone, area=None, exclude_pk=team.pk)
+        name = _team_fields(
+            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=None, exclude_pk=team.pk
+        )
     else:
-        name = _team_fields(acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=team.pk)
+        name = _team_fields(
+            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=team.pk
+        )
     before = {"name": team.name, "time_zone": team.time_zone, "area_id": team.area_id}
     team.name = name
     team.time_zone = time_zone
     team.area = area
     team.save(update_fields=["name", "time_zone", "area", "changed_at"])
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="team.updated",
         obj=team,
@@ -126,13 +134,13 @@ def team_delete(*, acting_user: User, team: Team) -> None:
     Delete an empty team. Refused for the Default Team and for a team that
     still has devices, employees (archived ones too) or Team Administrators.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, team)
     refusal = team_delete_refusal(team=Team.objects.select_for_update().get(pk=team.pk))
     if refusal:
         raise ValidationError(refusal)
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="team.deleted",
         obj=team,
@@ -169,12 +177,12 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
 @transaction.atomic
 def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> Employee:
     """Add an active employee; the email must not belong to another active employee of the company."""
-    ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, team)
     name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
-    employee = Employee.objects.create(company=acting_user.company, name=name, email=email, team=team)
+    employee = Employee.objects.create(company=company, name=name, email=email, team=team)
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="employee.created",
         obj=employee,
@@ -187,7 +195,7 @@ def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> 
 @transaction.atomic
 def employee_update(*, acting_user: User, employee: Employee, name: str, email: str, team: Team) -> Employee:
     """Change an employee's name, email and team (a Team Administrator: within their own team only)."""
-    ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     _check_employee_team(acting_user, team)
     name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
@@ -197,7 +205,7 @@ def employee_update(*, acting_user: User, employee: Employee, name: str, email: 
     employee.team = team
     employee.save(update_fields=["name", "email", "team", "changed_at"])
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="employee.updated",
         obj=employee,
@@ -210,13 +218,13 @@ def employee_update(*, acting_user: User, employee: Employee, name: str, email: 
 @transaction.atomic
 def employee_archive(*, acting_user: User, employee: Employee) -> Employee:
     """Archive an employee: kept for history, no longer offered as a code recipient. Idempotent."""
-    ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     if employee.is_active:
         employee.is_active = False
         employee.save(update_fields=["is_active", "changed_at"])
         audit_record(
-            company=acting_user.company,
+            company=company,
             actor=acting_user,
             action="employee.archived",
             obj=employee,
@@ -231,7 +239,7 @@ def employee_restore(*, acting_user: User, employee: Employee) -> Employee:
     Make an archived employee active again; refused while another active
     employee of the company has the same email. Idempotent.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     if not employee.is_active:
         if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
@@ -241,7 +249,7 @@ def employee_restore(*, acting_user: User, employee: Employee) -> Employee:
         employee.is_active = True
         employee.save(update_fields=["is_active", "changed_at"])
         audit_record(
-            company=acting_user.company,
+            company=company,
             actor=acting_user,
             action="employee.restored",
             obj=employee,
@@ -265,26 +273,24 @@ def _area_name(name: str, exclude_pk: int | None) -> str:
 @transaction.atomic
 def area_create(*, acting_user: User, name: str) -> Area:
     """Create an area; its name must be new to the company (case-insensitive)."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     name = _area_name(name, None)
-    area = Area.objects.create(company=acting_user.company, name=name)
-    audit_record(
-        company=acting_user.company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created"
-    )
+    area = Area.objects.create(company=company, name=name)
+    audit_record(company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created")
     return area
 
 
 @transaction.atomic
 def area_update(*, acting_user: User, area: Area, name: str) -> Area:
     """Rename an area."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, area)
     name = _area_name(name, area.pk)
     before = area.name
     area.name = name
     area.save(update_fields=["name", "changed_at"])
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="area.updated",
         obj=area,
@@ -301,12 +307,12 @@ def area_delete(*, acting_user: User, area: Area) -> None:
     more (the confirmation page says how many); devices that include all
     clients of their team's area then get none from it.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, area)
     teams = list(Team.objects.filter(area=area).values_list("pk", flat=True))
     clients = list(Client.objects.filter(area=area).values_list("pk", flat=True))
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="area.deleted",
         obj=area,
@@ -321,14 +327,14 @@ def area_delete(*, acting_user: User, area: Area) -> None:
 # Clients
 
 
-def _client_fields(*, acting_user: User, name: str, client_type: str, area: Area | None) -> str:
+def _client_fields(*, company: Company, acting_user: User, name: str, client_type: str, area: Area | None) -> str:
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter a name."
     if client_type not in ClientType.values:
         errors["client_type"] = "Choose Retail or Wholesale."
-    if area is not None and not acting_user.company.area_support:
+    if area is not None and not company.area_support:
         errors["area"] = "Areas need the Area Support subscription."
     if errors:
         raise ValidationError(errors)
@@ -341,13 +347,11 @@ def client_create(
     *, acting_user: User, name: str, client_type: str, area: Area | None = None, is_active: bool = True
 ) -> Client:
     """Add a client of the company."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
-    name = _client_fields(acting_user=acting_user, name=name, client_type=client_type, area=area)
-    client = Client.objects.create(
-        company=acting_user.company, name=name, client_type=client_type, area=area, is_active=is_active
-    )
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
+    client = Client.objects.create(company=company, name=name, client_type=client_type, area=area, is_active=is_active)
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="client.created",
         obj=client,
@@ -362,13 +366,13 @@ def client_update(
     *, acting_user: User, client: Client, name: str, client_type: str, area: Area | None, is_active: bool
 ) -> Client:
     """Change a client. Without Area Support the area is left as it was, since the form does not offer it."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, client)
-    if not acting_user.company.area_support:
+    if not company.area_support:
         area = client.area
-        name = _client_fields(acting_user=acting_user, name=name, client_type=client_type, area=None)
+        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=None)
     else:
-        name = _client_fields(acting_user=acting_user, name=name, client_type=client_type, area=area)
+        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
     before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
     client.name = name
     client.client_type = client_type
@@ -376,7 +380,7 @@ def client_update(
     client.is_active = is_active
     client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="client.updated",
         obj=client,

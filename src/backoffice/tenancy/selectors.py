@@ -21,7 +21,7 @@ def user_list(*, user: User) -> QuerySet[User]:
     filter is explicit here.
     """
     return (
-        User.objects.filter(company_id=user.company_id, company__isnull=False)
+        User.objects.filter(company_id=user.company_id or 0, company__isnull=False)
         .select_related("team")
         .order_by("-is_active", "email")
     )

@@ -115,7 +115,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
     password the Administrator chose (no email is sent). Emails are unique
     across the whole service, since users sign in with them.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     email = email.strip().lower()
     errors: dict[str, list[str]] = {}
     if not email:
@@ -126,9 +126,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
         team = _role_fields(acting_user=acting_user, role=role, team=team)
     except ValidationError as error:
         errors.update(error.message_dict)
-    user = User(
-        email=email, full_name=full_name.strip(), company=acting_user.company, role=role, team=team, is_active=True
-    )
+    user = User(email=email, full_name=full_name.strip(), company=company, role=role, team=team, is_active=True)
     try:
         password_check(password, user=user)
     except ValidationError as error:
@@ -138,7 +136,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
     user.set_password(password)
     user.save()
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="user.created",
         obj=user,
@@ -151,7 +149,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
 @transaction.atomic
 def user_update(*, acting_user: User, user: User, full_name: str, role: str, team: Team | None) -> User:
     """Change a user's name, role and team. An Administrator cannot demote themselves."""
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     if user.company_id != acting_user.company_id:
         raise PermissionDenied("This user belongs to another company.")
     if user.pk == acting_user.pk and role != Role.ADMINISTRATOR:
@@ -163,7 +161,7 @@ def user_update(*, acting_user: User, user: User, full_name: str, role: str, tea
     user.team = team
     user.save(update_fields=["full_name", "role", "team"])
     audit_record(
-        company=acting_user.company,
+        company=company,
         actor=acting_user,
         action="user.updated",
         obj=user,
@@ -174,7 +172,7 @@ def user_update(*, acting_user: User, user: User, full_name: str, role: str, tea
 
 
 def _user_set_active(*, acting_user: User, user: User, active: bool) -> User:
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     if user.company_id != acting_user.company_id:
         raise PermissionDenied("This user belongs to another company.")
     if user.pk == acting_user.pk and not active:
@@ -183,7 +181,7 @@ def _user_set_active(*, acting_user: User, user: User, active: bool) -> User:
         user.is_active = active
         user.save(update_fields=["is_active"])
         audit_record(
-            company=acting_user.company,
+            company=company,
             actor=acting_user,
             action="user.reactivated" if active else "user.deactivated",
             obj=user,
@@ -211,7 +209,7 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
     gets with "Use Company Settings". Area Support is a subscription that
     operators switch, so it is not changed here.
     """
-    ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
     errors: dict[str, str] = {}
     if not is_valid_time_zone(default_time_zone):
         errors["default_time_zone"] = "Choose a time zone from the list, e.g. America/Chicago."
@@ -220,7 +218,7 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
         errors["default_functionality"] = f"Unknown functionality: {', '.join(unknown)}."
     if errors:
         raise ValidationError(errors)
-    company = Company.objects.select_for_update().get(pk=acting_user.company_id)
+    company = Company.objects.select_for_update().get(pk=company.pk)
     before = {"default_time_zone": company.default_time_zone, "default_functionality": company.default_functionality}
     company.default_time_zone = default_time_zone
     # Stored in the choices' order, so that the same selection is always the same list.
