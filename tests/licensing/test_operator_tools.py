@@ -216,3 +216,33 @@ def test_company_users_cannot_use_the_admin(as_admin_a):
     response = as_admin_a.get("/admin/licensing/license/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_admin_license_change_goes_through_the_service(as_operator, operator, company_a):
+    with company_scope(company_a):
+        lic = LicenseFactory(company=company_a, number="C-1", license_type="trial")
+    response = as_operator.post(
+        f"/admin/licensing/license/{lic.pk}/change/", {"license_type": "professional", "expires_on": "2032-02-29"}
+    )
+    assert response.status_code == 302
+    with company_scope(company_a):
+        changed = License.objects.get(pk=lic.pk)
+        event = AuditEvent.objects.get(action="license.updated")
+    assert (changed.number, changed.license_type, changed.expires_on) == (
+        "C-1",
+        "professional",
+        datetime.date(2032, 2, 29),
+    )
+    assert (event.actor_id, event.summary) == (operator.pk, "License C-1 changed")
+
+
+def test_admin_keeps_what_must_not_be_added_or_deleted(as_operator, company_a, default_team_a, team_a):
+    with company_scope(company_a):
+        lic = LicenseFactory(company=company_a)
+    before = snapshot()
+    assert as_operator.get("/admin/tenancy/company/add/").status_code == 403
+    assert as_operator.get("/admin/licensing/license/add/").status_code == 403
+    assert as_operator.post(f"/admin/licensing/license/{lic.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert as_operator.post(f"/admin/organization/team/{default_team_a.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert snapshot() == before
+    assert as_operator.get(f"/admin/organization/team/{team_a.pk}/delete/").status_code == 200

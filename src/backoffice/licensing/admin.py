@@ -6,10 +6,11 @@ unsuspend them (actions that go through the licensing services).
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
 from backoffice.licensing.models import License
-from backoffice.licensing.services import license_suspend, license_unsuspend
+from backoffice.licensing.services import license_suspend, license_unsuspend, license_update
 
 
 @admin.register(License)
@@ -25,6 +26,18 @@ class LicenseAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_label(self, obj: License) -> str:
         return obj.get_status_display()
+
+    def save_model(self, request: HttpRequest, obj: License, form: ModelForm, change: bool) -> None:
+        license_update(
+            acting_user=request.user,  # type: ignore[arg-type]
+            license=obj,
+            license_type=obj.license_type,
+            expires_on=obj.expires_on,
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: License | None = None) -> bool:
+        # A license that was issued stays on record; suspend it instead.
+        return False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Numbers must continue the company's sequence: issue_licenses does that.

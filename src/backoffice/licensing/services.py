@@ -110,3 +110,27 @@ def license_suspend(*, acting_user: User | None, license: License) -> License:
 def license_unsuspend(*, acting_user: User | None, license: License) -> License:
     """Lift a suspension; the license is Active again unless it has expired. Idempotent."""
     return _license_set_suspended(acting_user=acting_user, license=license, suspended=False)
+
+
+@transaction.atomic
+def license_update(
+    *, acting_user: User | None, license: License, license_type: str, expires_on: datetime.date | None
+) -> License:
+    """Change a license's type or expiry date (operators, in the Django admin); the number never changes."""
+    _ensure_operator(acting_user)
+    if license_type not in LicenseType.values:
+        raise ValidationError({"license_type": f"Choose one of: {', '.join(LicenseType.values)}."})
+    before = {"license_type": license.license_type, "expires_on": str(license.expires_on)}
+    license.license_type = license_type
+    license.expires_on = expires_on
+    license.save(update_fields=["license_type", "expires_on", "changed_at"])
+    with company_scope(license.company):
+        audit_record(
+            company=license.company,
+            actor=acting_user,
+            action="license.updated",
+            obj=license,
+            summary=f"License {license.number} changed",
+            data={"before": before, "after": {"license_type": license_type, "expires_on": str(expires_on)}},
+        )
+    return license

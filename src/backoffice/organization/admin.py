@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from backoffice.organization.models import Area, Client, Employee, Team
 
@@ -46,6 +47,10 @@ class TeamAdmin(CompanyOwnedAdmin):
     list_filter = ("company",)
     list_select_related = ("company", "area")
     search_fields = ("name",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
+        # Every company keeps its Default Team.
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_default)
 
 
 @admin.register(Employee)

@@ -69,6 +69,28 @@ def team_members(*, team: Team) -> TeamMembers:
     )
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def team_delete_refusal(*, team: Team) -> str:
+    """The sentence that says why ``team`` cannot be deleted, or "" when it can."""
+    if team.is_default:
+        return "The Default Team cannot be deleted."
+    members = team_members(team=team)
+    if members.is_empty:
+        return ""
+    parts = []
+    if members.devices:
+        parts.append(_plural(members.devices, "device"))
+    if members.employees:
+        parts.append(_plural(members.employees, "employee"))
+    if members.administrators:
+        parts.append(_plural(members.administrators, "Team Administrator"))
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Move its {listed} to another team first."
+
+
 # Employees
 
 

@@ -18,16 +18,12 @@ from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.organization.selectors import (
     area_name_taken,
     employee_email_taken,
-    team_members,
+    team_delete_refusal,
     team_name_taken,
 )
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.permissions import ensure_role
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _check_same_company(acting_user: User, *objects: object) -> None:
@@ -108,24 +104,6 @@ def team_update(*, acting_user: User, team: Team, name: str, time_zone: str, are
         data={"before": before, "after": {"name": name, "time_zone": time_zone, "area_id": team.area_id}},
     )
     return team
-
-
-def team_delete_refusal(*, team: Team) -> str:
-    """The sentence that says why ``team`` cannot be deleted, or "" when it can."""
-    if team.is_default:
-        return "The Default Team cannot be deleted."
-    members = team_members(team=team)
-    if members.is_empty:
-        return ""
-    parts = []
-    if members.devices:
-        parts.append(_plural(members.devices, "device"))
-    if members.employees:
-        parts.append(_plural(members.employees, "employee"))
-    if members.administrators:
-        parts.append(_plural(members.administrators, "Team Administrator"))
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"Move its {listed} to another team first."
 
 
 @transaction.atomic

@@ -21,9 +21,9 @@ from backoffice.organization.selectors import (
     client_list,
     employee_get_for_company,
     employee_list,
+    team_delete_refusal,
     team_get_for_company,
     team_list,
-    team_members,
 )
 from backoffice.tenancy.forms import add_service_errors
 from backoffice.tenancy.permissions import administrator_required, company_member_required, employee_writer_required
@@ -40,11 +40,7 @@ def teams(request: CompanyRequest) -> HttpResponse:
 def team_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     team = team_get_for_company(user=request.user, pk=pk)
     employees = employee_list(user=request.user, search=EmployeeSearch(status="all")).filter(team=team)
-    return render(
-        request,
-        "organization/team_detail.html",
-        {"team": team, "employees": employees, "delete_refusal": services.team_delete_refusal(team=team)},
-    )
+    return render(request, "organization/team_detail.html", {"team": team, "employees": employees})
 
 
 def _team_form_page(request: CompanyRequest, form: TeamForm, team: object = None) -> HttpResponse:
@@ -108,7 +104,7 @@ def team_delete(request: CompanyRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "organization/team_delete.html",
-        {"team": team, "refusal": services.team_delete_refusal(team=team), "members": team_members(team=team)},
+        {"team": team, "refusal": team_delete_refusal(team=team)},
     )
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.http import HttpRequest
 
 from backoffice.tenancy.models import Company, User
 
@@ -16,6 +17,10 @@ class CompanyAdmin(admin.ModelAdmin):
     list_filter = ("area_support",)
     search_fields = ("name",)
     readonly_fields = ("created_at", "changed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # manage.py create_company also creates the Default Team and the first Administrator.
+        return False
 
 
 class UserCreationForm(BaseUserCreationForm):
