@@ -211,3 +211,11 @@ def test_team_pages_of_another_company_answer_404(as_admin_b, company_a, team_a)
     assert as_admin_b.post(f"/teams/{team_a.pk}/edit/", {"name": "Hijack", "time_zone": "UTC"}).status_code == 404
     assert as_admin_b.post(f"/teams/{team_a.pk}/delete/").status_code == 404
     assert snapshot() == before
+
+
+def test_every_problem_of_the_team_form_shows_at_once(as_admin_a, team_a):
+    response = as_admin_a.post("/teams/add/", {"name": "Alpha team", "time_zone": "Nowhere/Land"})
+    assert response.context["form"].errors == {
+        "name": ["A team with this name already exists."],
+        "time_zone": ["Choose a time zone from the list, e.g. America/Chicago."],
+    }

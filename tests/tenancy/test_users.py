@@ -206,3 +206,31 @@ def test_operators_are_not_listed_or_editable(as_admin_a):
     operator = User.objects.create_superuser("op@service.example", PASSWORD)
     assert "op@service.example" not in as_admin_a.get("/users/").content.decode()
     assert as_admin_a.get(f"/users/{operator.pk}/edit/").status_code == 404
+
+
+def test_every_problem_of_the_add_user_form_shows_at_once(as_admin_a, viewer_a):
+    before = snapshot()
+    response = as_admin_a.post(
+        "/users/add/",
+        {"email": "Viewer@a.example", "role": "team_administrator", "password": "short", "password_confirm": "other"},
+    )
+    assert response.context["form"].errors == {
+        "email": ["A user with this email already exists."],
+        "password": ["This password is too short. It must contain at least 10 characters."],
+        "password_confirm": ["The two passwords differ."],
+        "team": ["A Team Administrator needs a team."],
+    }
+    assert snapshot() == before
+
+
+def test_password_like_the_email_is_refused(as_admin_a):
+    response = as_admin_a.post(
+        "/users/add/",
+        {
+            "email": "marigold.henderson@a.example",
+            "role": "viewer",
+            "password": "marigold.henderson",
+            "password_confirm": "marigold.henderson",
+        },
+    )
+    assert response.context["form"].errors == {"password": ["The password is too similar to the email."]}

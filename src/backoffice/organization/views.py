@@ -71,7 +71,7 @@ def team_add(request: CompanyRequest) -> HttpResponse:
 @administrator_required
 def team_edit(request: CompanyRequest, pk: int) -> HttpResponse:
     team = team_get_for_company(user=request.user, pk=pk)
-    form = TeamForm(request.POST or None, user=request.user, initial=TeamForm.initial_for(team))
+    form = TeamForm(request.POST or None, user=request.user, team=team, initial=TeamForm.initial_for(team))
     if request.method == "POST" and form.is_valid():
         try:
             services.team_update(
@@ -143,7 +143,9 @@ def employee_add(request: CompanyRequest) -> HttpResponse:
 @employee_writer_required
 def employee_edit(request: CompanyRequest, pk: int) -> HttpResponse:
     employee = employee_get_for_company(user=request.user, pk=pk)
-    form = EmployeeForm(request.POST or None, user=request.user, initial=EmployeeForm.initial_for(employee))
+    form = EmployeeForm(
+        request.POST or None, user=request.user, employee=employee, initial=EmployeeForm.initial_for(employee)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.employee_update(acting_user=request.user, employee=employee, **form.cleaned_data)
@@ -206,7 +208,7 @@ def area_add(request: CompanyRequest) -> HttpResponse:
 @administrator_required
 def area_edit(request: CompanyRequest, pk: int) -> HttpResponse:
     area = area_get_for_company(user=request.user, pk=pk)
-    form = AreaForm(request.POST or None, initial={"name": area.name})
+    form = AreaForm(request.POST or None, area=area, initial={"name": area.name})
     if request.method == "POST" and form.is_valid():
         try:
             services.area_update(acting_user=request.user, area=area, name=form.cleaned_data["name"])

@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,9 +8,9 @@ from backoffice.core.timezones import is_valid_time_zone
 from backoffice.devices.choices import Functionality
 from backoffice.organization.selectors import team_choices
 from backoffice.tenancy.choices import Role
-
-if TYPE_CHECKING:
-    from backoffice.tenancy.models import User
+from backoffice.tenancy.models import User
+from backoffice.tenancy.selectors import user_email_taken
+from backoffice.tenancy.validation import password_check
 
 
 class SignInForm(AuthenticationForm):
@@ -65,7 +65,7 @@ class TimeZoneField(forms.CharField):
         return name
 
 
-def _team_field(user: "User") -> forms.ModelChoiceField:
+def _team_field(user: User) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=team_choices(user=user),
         required=False,
@@ -89,16 +89,32 @@ class UserCreateForm(PageForm):
         label="Password again", max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
-    def __init__(self, *args: Any, user: "User", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"] = _team_field(user)
         self.order_fields(["email", "full_name", "role", "team", "password", "password_confirm"])
+
+    def clean_email(self) -> str:
+        # Checked here as well as in the service, so that every problem shows at once.
+        email = self.cleaned_data["email"].strip().lower()
+        if user_email_taken(email=email):
+            raise ValidationError("A user with this email already exists.")
+        return email
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         password, again = cleaned.get("password"), cleaned.get("password_confirm")
         if password and again and password != again:
             self.add_error("password_confirm", "The two passwords differ.")
+        if password:
+            try:
+                password_check(
+                    password, user=User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+                )
+            except ValidationError as error:
+                self.add_error("password", error)
+        if cleaned.get("role") == Role.TEAM_ADMINISTRATOR and cleaned.get("team") is None and "team" not in self.errors:
+            self.add_error("team", "A Team Administrator needs a team.")
         return cleaned
 
 
@@ -108,7 +124,7 @@ class UserUpdateForm(PageForm):
     full_name = forms.CharField(label="Name", max_length=120, required=False)
     role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect)
 
-    def __init__(self, *args: Any, user: "User", editing_self: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, editing_self: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"] = _team_field(user)
         if editing_self:
@@ -117,7 +133,7 @@ class UserUpdateForm(PageForm):
             self.fields["team"].disabled = True
 
     @classmethod
-    def initial_for(cls, user: "User") -> dict[str, Any]:
+    def initial_for(cls, user: User) -> dict[str, Any]:
         return {"full_name": user.full_name, "role": user.role, "team": user.team_id}
 
 
