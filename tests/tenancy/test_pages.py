@@ -51,3 +51,13 @@ def test_navigation_links_every_page(as_admin_a):
     for path in PAGES:
         assert f'href="{path}"' in html
     assert 'href="/teams/" aria-current="page"' in html
+
+
+@pytest.mark.parametrize("path", ["/employees/", "/clients/", "/licenses/"])
+def test_lists_with_htmx_fragments_vary_on_the_htmx_header(as_admin_a, path):
+    full = as_admin_a.get(path)
+    fragment = as_admin_a.get(path, headers={"HX-Request": "true"})
+    assert "HX-Request" in full["Vary"]
+    assert "HX-Request" in fragment["Vary"]
+    assert "<html" in full.content.decode()
+    assert "<html" not in fragment.content.decode()

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from backoffice.core.http import CompanyRequest
 from backoffice.core.pagination import paginate
@@ -20,4 +21,7 @@ def licenses(request: CompanyRequest) -> HttpResponse:
     template = "licensing/licenses.html"
     if request.htmx and not request.htmx.boosted:
         template += "#license-table"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The same URL answers a fragment to htmx and a page otherwise: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response

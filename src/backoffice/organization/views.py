@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from backoffice.core.http import CompanyRequest
@@ -118,7 +119,10 @@ def employees(request: CompanyRequest) -> HttpResponse:
     template = "organization/employees.html"
     if request.htmx and not request.htmx.boosted:
         template += "#employee-table"
-    return render(request, template, {"page": page, "search": search})
+    response = render(request, template, {"page": page, "search": search})
+    # The same URL answers a fragment to htmx and a page otherwise: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _employee_form_page(request: CompanyRequest, form: EmployeeForm, employee: object = None) -> HttpResponse:
@@ -241,7 +245,10 @@ def clients(request: CompanyRequest) -> HttpResponse:
     template = "organization/clients.html"
     if request.htmx and not request.htmx.boosted:
         template += "#client-table"
-    return render(request, template, {"page": page, "search": search, "areas": area_choices()})
+    response = render(request, template, {"page": page, "search": search, "areas": area_choices()})
+    # The same URL answers a fragment to htmx and a page otherwise: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _client_form_page(request: CompanyRequest, form: ClientForm, client: object = None) -> HttpResponse:
