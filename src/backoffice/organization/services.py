@@ -9,7 +9,7 @@ Administrator's own team) and writes an audit event. Rule violations raise
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.core.timezones import is_valid_time_zone
@@ -32,6 +32,14 @@ def _check_same_company(acting_user: User, *objects: object) -> None:
             raise ValidationError("This object belongs to another company.")
 
 
+def _length_error(model: type[models.Model], field: str, value: str) -> str:
+    """The form's wording for a value longer than the column; "" when it fits."""
+    limit = model._meta.get_field(field).max_length
+    if limit is not None and len(value) > limit:
+        return f"Ensure this value has at most {limit} characters (it has {len(value)})."
+    return ""
+
+
 def _team_fields(
     *, company: Company, acting_user: User, name: str, time_zone: str, area: Area | None, exclude_pk: int | None
 ) -> str:
@@ -39,6 +47,8 @@ def _team_fields(
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter a name."
+    elif _length_error(Team, "name", name):
+        errors["name"] = _length_error(Team, "name", name)
     elif team_name_taken(name=name, exclude_pk=exclude_pk):
         errors["name"] = "A team with this name already exists."
     if not is_valid_time_zone(time_zone):
@@ -143,8 +153,12 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter a name."
+    elif _length_error(Employee, "name", name):
+        errors["name"] = _length_error(Employee, "name", name)
     if not email:
         errors["email"] = "Enter an email address."
+    elif _length_error(Employee, "email", email):
+        errors["email"] = _length_error(Employee, "email", email)
     elif check_email and employee_email_taken(email=email, exclude_pk=exclude_pk):
         errors["email"] = "An active employee with this email already exists."
     if errors:
@@ -243,6 +257,8 @@ def _area_name(name: str, exclude_pk: int | None) -> str:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Enter a name."})
+    if _length_error(Area, "name", name):
+        raise ValidationError({"name": _length_error(Area, "name", name)})
     if area_name_taken(name=name, exclude_pk=exclude_pk):
         raise ValidationError({"name": "An area with this name already exists."})
     return name
@@ -310,6 +326,8 @@ def _client_fields(*, company: Company, acting_user: User, name: str, client_typ
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter a name."
+    elif _length_error(Client, "name", name):
+        errors["name"] = _length_error(Client, "name", name)
     if client_type not in ClientType.values:
         errors["client_type"] = "Choose Retail or Wholesale."
     if area is not None and not company.area_support:

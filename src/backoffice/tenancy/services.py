@@ -15,6 +15,8 @@ from backoffice.tenancy.selectors import user_email_taken
 from backoffice.tenancy.validation import password_check
 
 DEFAULT_TEAM_NAME = "Default Team"
+EMAIL_MAX_LENGTH = 254
+FULL_NAME_MAX_LENGTH = 120
 
 
 @transaction.atomic
@@ -99,8 +101,12 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
     errors: dict[str, list[str]] = {}
     if not email:
         errors["email"] = ["Enter an email address."]
+    elif len(email) > EMAIL_MAX_LENGTH:
+        errors["email"] = [f"Ensure this value has at most {EMAIL_MAX_LENGTH} characters (it has {len(email)})."]
     elif user_email_taken(email=email):
         errors["email"] = ["A user with this email already exists."]
+    if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
+        errors["full_name"] = [f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."]
     try:
         team = _role_fields(acting_user=acting_user, role=role, team=team)
     except ValidationError as error:
@@ -133,6 +139,8 @@ def user_update(*, acting_user: User, user: User, full_name: str, role: str, tea
         raise PermissionDenied("This user belongs to another company.")
     if user.pk == acting_user.pk and role != Role.ADMINISTRATOR:
         raise ValidationError({"role": "You cannot change your own role; ask another Administrator."})
+    if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
+        raise ValidationError({"full_name": f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."})
     team = _role_fields(acting_user=acting_user, role=role, team=team)
     before = {"full_name": user.full_name, "role": user.role, "team_id": user.team_id}
     user.full_name = full_name.strip()
