@@ -34,7 +34,7 @@ def _check_same_company(acting_user: User, *objects: object) -> None:
 
 def _length_error(model: type[models.Model], field: str, value: str) -> str:
     """The form's wording for a value longer than the column; "" when it fits."""
-    limit = model._meta.get_field(field).max_length
+    limit = getattr(model._meta.get_field(field), "max_length", None)
     if limit is not None and len(value) > limit:
         return f"Ensure this value has at most {limit} characters (it has {len(value)})."
     return ""
