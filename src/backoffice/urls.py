@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("backoffice.tenancy.urls")),
     path("devices/", include("backoffice.devices.urls")),
     path("", include("backoffice.organization.urls")),
+    path("", include("backoffice.licensing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,9 @@ class Area(CompanyOwnedModel, TimeStampedModel):
                 name="organization_area_unique_name",
                 violation_error_message="An area with this name already exists.",
             ),
+            # Target of the composite foreign keys that keep a team's or a
+            # client's area inside its own company.
+            models.UniqueConstraint(fields=["company", "id"], name="organization_area_company_id"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,18 @@
 """Reads on teams, employees, areas and clients."""
 
-from django.db.models import Count, QuerySet
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from backoffice.organization.models import Team
+from backoffice.organization.choices import ClientType
+from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.tenancy.models import User
+
+
+def _pk(value: object) -> int:
+    return int(str(value))
 
 
 def team_visible_queryset(*, user: User) -> QuerySet[Team]:
@@ -24,9 +32,230 @@ def team_list(*, user: User) -> QuerySet[Team]:
     )
 
 
+def team_choices(*, user: User) -> QuerySet[Team]:
+    """Teams ``user`` may put an employee in, ordered for a select box."""
+    return team_visible_queryset(user=user).order_by("-is_default", "name")
+
+
 def team_get_for_company(*, user: User, pk: object) -> Team:
     """Return the team ``pk`` if ``user`` may see it; Http404 alike for missing and foreign teams."""
     try:
-        return team_visible_queryset(user=user).select_related("area").get(pk=int(str(pk)))
+        return team_visible_queryset(user=user).select_related("area").get(pk=_pk(pk))
     except (Team.DoesNotExist, ValueError, TypeError):
         raise Http404("No such team") from None
+
+
+@dataclass(frozen=True)
+class TeamMembers:
+    """What still points at a team and keeps it from being deleted."""
+
+    devices: int
+    employees: int
+    administrators: int
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.devices or self.employees or self.administrators)
+
+
+def team_members(*, team: Team) -> TeamMembers:
+    """Count the devices, employees (archived too) and Team Administrators of ``team``."""
+    from backoffice.devices.models import Device
+
+    return TeamMembers(
+        devices=Device.objects.filter(team=team).count(),
+        employees=Employee.objects.filter(team=team).count(),
+        administrators=User.objects.filter(company_id=team.company_id, team=team).count(),
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def team_delete_refusal(*, team: Team) -> str:
+    """The sentence that says why ``team`` cannot be deleted, or "" when it can."""
+    if team.is_default:
+        return "The Default Team cannot be deleted."
+    members = team_members(team=team)
+    if members.is_empty:
+        return ""
+    parts = []
+    if members.devices:
+        parts.append(_plural(members.devices, "device"))
+    if members.employees:
+        parts.append(_plural(members.employees, "employee"))
+    if members.administrators:
+        parts.append(_plural(members.administrators, "Team Administrator"))
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Move its {listed} to another team first."
+
+
+# Employees
+
+
+@dataclass(frozen=True)
+class EmployeeSearch:
+    """The employee list's search boxes; empty boxes are ignored, the others combine."""
+
+    name: str = ""
+    team: str = ""
+    email: str = ""
+    status: str = "active"
+
+    STATUSES = ("active", "archived", "all")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> "EmployeeSearch":
+        status = query.get("status") or "active"
+        return cls(
+            name=(query.get("name") or "").strip()[:100],
+            team=(query.get("team") or "").strip()[:100],
+            email=(query.get("email") or "").strip()[:254],
+            status=status if status in cls.STATUSES else "active",
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.name or self.team or self.email) and self.status == "active"
+
+
+def employee_visible_queryset(*, user: User) -> QuerySet[Employee]:
+    """Employees of the scoped company that ``user`` may see (a Team Administrator: their team's)."""
+    employees = Employee.objects.all()
+    if user.is_team_administrator:
+        employees = employees.filter(team_id=user.team_id or 0)
+    return employees
+
+
+def employee_list(*, user: User, search: EmployeeSearch | None = None) -> QuerySet[Employee]:
+    """Employees for the list page, team joined, ordered by name."""
+    search = search or EmployeeSearch()
+    employees = employee_visible_queryset(user=user).select_related("team")
+    if search.status == "active":
+        employees = employees.filter(is_active=True)
+    elif search.status == "archived":
+        employees = employees.filter(is_active=False)
+    if search.name:
+        employees = employees.filter(name__icontains=search.name)
+    if search.team:
+        employees = employees.filter(team__name__icontains=search.team)
+    if search.email:
+        employees = employees.filter(email__icontains=search.email)
+    return employees.order_by("name", "id")
+
+
+def employee_get_for_company(*, user: User, pk: object) -> Employee:
+    """Return the employee ``pk`` if ``user`` may see it; Http404 alike for missing, foreign, other team's."""
+    try:
+        return employee_visible_queryset(user=user).select_related("team").get(pk=_pk(pk))
+    except (Employee.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such employee") from None
+
+
+def employee_recipient_choices(*, user: User) -> QuerySet[Employee]:
+    """
+    Employees who may receive a registration code: active ones ``user`` may
+    see, ordered by name. Archived employees are never offered.
+    """
+    return employee_visible_queryset(user=user).filter(is_active=True).select_related("team").order_by("name", "id")
+
+
+def employee_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
+    """Whether another active employee of the scoped company has ``email`` (case-insensitive)."""
+    employees = Employee.objects.filter(is_active=True, email__iexact=email)
+    if exclude_pk is not None:
+        employees = employees.exclude(pk=exclude_pk)
+    return employees.exists()
+
+
+# Areas
+
+
+def area_list() -> QuerySet[Area]:
+    return Area.objects.annotate(
+        team_count=Count("teams", distinct=True), client_count=Count("clients", distinct=True)
+    ).order_by("name")
+
+
+def area_choices() -> QuerySet[Area]:
+    return Area.objects.order_by("name")
+
+
+def area_get_for_company(*, user: User, pk: object) -> Area:
+    """Return the area ``pk`` of the scoped company; Http404 alike for missing and foreign areas."""
+    try:
+        return area_list().get(pk=_pk(pk))
+    except (Area.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such area") from None
+
+
+def area_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
+    areas = Area.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        areas = areas.exclude(pk=exclude_pk)
+    return areas.exists()
+
+
+def team_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
+    teams = Team.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        teams = teams.exclude(pk=exclude_pk)
+    return teams.exists()
+
+
+# Clients
+
+
+@dataclass(frozen=True)
+class ClientSearch:
+    """The client list's search boxes: name (substring), type, area id, active flag."""
+
+    name: str = ""
+    client_type: str = ""
+    area: int | None = None
+    active: str = ""
+
+    ACTIVE_VALUES = ("yes", "no")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> "ClientSearch":
+        client_type = query.get("type") or ""
+        active = query.get("active") or ""
+        try:
+            area = int(query.get("area") or "")
+        except ValueError:
+            area = None
+        return cls(
+            name=(query.get("name") or "").strip()[:150],
+            client_type=client_type if client_type in ClientType.values else "",
+            area=area,
+            active=active if active in cls.ACTIVE_VALUES else "",
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.name or self.client_type or self.area is not None or self.active)
+
+
+def client_list(*, search: ClientSearch | None = None) -> QuerySet[Client]:
+    """Clients of the scoped company, area joined, ordered by name."""
+    search = search or ClientSearch()
+    q = Q()
+    if search.name:
+        q &= Q(name__icontains=search.name)
+    if search.client_type:
+        q &= Q(client_type=search.client_type)
+    if search.area is not None:
+        q &= Q(area_id=search.area)
+    if search.active:
+        q &= Q(is_active=search.active == "yes")
+    return Client.objects.filter(q).select_related("area").order_by("name", "id")
+
+
+def client_get_for_company(*, user: User, pk: object) -> Client:
+    """Return the client ``pk`` of the scoped company; Http404 alike for missing and foreign clients."""
+    try:
+        return Client.objects.select_related("area").get(pk=_pk(pk))
+    except (Client.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such client") from None

@@ -1,5 +1,16 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from backoffice.core.timezones import is_valid_time_zone
+from backoffice.devices.choices import Functionality
+from backoffice.organization.selectors import team_choices
+from backoffice.tenancy.choices import Role
+from backoffice.tenancy.models import User
+from backoffice.tenancy.selectors import user_email_taken
+from backoffice.tenancy.validation import password_check
 
 
 class SignInForm(AuthenticationForm):
@@ -11,3 +22,129 @@ class SignInForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+
+class PageForm(forms.Form):
+    """Base of the Back Office page forms: labels without a trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """
+    Show a service's ``ValidationError`` on ``form``: errors keyed by a field
+    of the form go next to that field, the rest at the top of the form.
+    """
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+class TimeZoneField(forms.CharField):
+    """
+    A time zone typed or picked from the page's ``<datalist id="time-zones">``
+    and checked against the IANA list on the server.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"})
+        )
+        kwargs.setdefault("help_text", "Type to search, e.g. Chicago or Europe/Berlin.")
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        name = (super().clean(value) or "").strip().replace(" ", "_")
+        if name and not is_valid_time_zone(name):
+            raise ValidationError("Choose a time zone from the list, e.g. America/Chicago.", code="invalid_time_zone")
+        return name
+
+
+def _team_field(user: User) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=team_choices(user=user),
+        required=False,
+        empty_label="(No team)",
+        help_text="Only for a Team Administrator: the one team they manage.",
+    )
+
+
+class UserCreateForm(PageForm):
+    """A new Back Office user of the administrator's company, with the password the administrator sets."""
+
+    email = forms.EmailField(max_length=254)
+    full_name = forms.CharField(label="Name", max_length=120, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, widget=forms.RadioSelect)
+    password = forms.CharField(
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters, not a common password and not all digits. Tell it to the user.",
+    )
+    password_confirm = forms.CharField(
+        label="Password again", max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"] = _team_field(user)
+        self.order_fields(["email", "full_name", "role", "team", "password", "password_confirm"])
+
+    def clean_email(self) -> str:
+        # Checked here as well as in the service, so that every problem shows at once.
+        email = self.cleaned_data["email"].strip().lower()
+        if user_email_taken(email=email):
+            raise ValidationError("A user with this email already exists.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password, again = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and again and password != again:
+            self.add_error("password_confirm", "The two passwords differ.")
+        if password:
+            try:
+                password_check(
+                    password, user=User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+                )
+            except ValidationError as error:
+                self.add_error("password", error)
+        if cleaned.get("role") == Role.TEAM_ADMINISTRATOR and cleaned.get("team") is None and "team" not in self.errors:
+            self.add_error("team", "A Team Administrator needs a team.")
+        return cleaned
+
+
+class UserUpdateForm(PageForm):
+    """Name, role and team of a user. An administrator editing themselves cannot change their role."""
+
+    full_name = forms.CharField(label="Name", max_length=120, required=False)
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, user: User, editing_self: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"] = _team_field(user)
+        if editing_self:
+            self.fields["role"].disabled = True
+            self.fields["role"].help_text = "You cannot change your own role; ask another Administrator."
+            self.fields["team"].disabled = True
+
+    @classmethod
+    def initial_for(cls, user: User) -> dict[str, Any]:
+        return {"full_name": user.full_name, "role": user.role, "team": user.team_id}
+
+
+class CompanySettingsForm(PageForm):
+    default_time_zone = TimeZoneField(
+        label="Default time zone", help_text="Used for dates on every page and for new teams."
+    )
+    default_functionality = forms.MultipleChoiceField(
+        label="Allowed functionality",
+        choices=Functionality.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text='What a device with "Use Company Settings" may use in ReconPro.',
+    )

@@ -7,7 +7,7 @@ employees of one team. Viewer: reads everything, changes nothing.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,6 +15,9 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 
 from backoffice.tenancy.choices import Role
+
+if TYPE_CHECKING:
+    from backoffice.tenancy.models import Company, User
 
 View = Callable[..., HttpResponseBase]
 
@@ -51,3 +54,18 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 device_writer_required = role_required(Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
 administrator_required = role_required(Role.ADMINISTRATOR)
+employee_writer_required = role_required(Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+
+
+def ensure_role(user: "User", *roles: Role) -> "Company":
+    """
+    Refuse a write by a user without one of ``roles`` (or without a company);
+    return the company the write happens in.
+
+    Services call this as well as the views' decorators, so that a write
+    reached by another path (a command, a test, a future view) obeys the same
+    role rules.
+    """
+    if user.role not in roles or not user.is_active or user.company is None:
+        raise PermissionDenied("Your role does not allow this action.")
+    return user.company

@@ -1,6 +1,26 @@
-from django.contrib.auth import views as auth_views
+"""Sign-in, Back Office users and company settings. Views parse, call a service or selector, render."""
 
-from backoffice.tenancy.forms import SignInForm
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from backoffice.core.http import CompanyRequest
+from backoffice.core.timezones import time_zone_choices
+from backoffice.devices.choices import Functionality
+from backoffice.tenancy import services
+from backoffice.tenancy.forms import (
+    CompanySettingsForm,
+    SignInForm,
+    UserCreateForm,
+    UserUpdateForm,
+    add_service_errors,
+)
+from backoffice.tenancy.permissions import administrator_required, company_member_required
+from backoffice.tenancy.selectors import user_get_for_company, user_list
 
 
 class SignInView(auth_views.LoginView):
@@ -11,3 +31,134 @@ class SignInView(auth_views.LoginView):
 
 class SignOutView(auth_views.LogoutView):
     pass
+
+
+# Users
+
+
+@company_member_required
+def users(request: CompanyRequest) -> HttpResponse:
+    """Every role sees the company's users; only Administrators get the controls that change them."""
+    return render(request, "tenancy/users.html", {"users": user_list(user=request.user)})
+
+
+@administrator_required
+def user_add(request: CompanyRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_user = services.user_create(
+                acting_user=request.user,
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                role=form.cleaned_data["role"],
+                team=form.cleaned_data["team"],
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"User {new_user.email} added as {new_user.get_role_display()}. Tell them their password."
+            )
+            return redirect("tenancy:users")
+    return render(request, "tenancy/user_form.html", {"form": form, "edited": None})
+
+
+@administrator_required
+def user_edit(request: CompanyRequest, pk: int) -> HttpResponse:
+    edited = user_get_for_company(user=request.user, pk=pk)
+    editing_self = edited.pk == request.user.pk
+    form = UserUpdateForm(
+        request.POST or None, user=request.user, editing_self=editing_self, initial=UserUpdateForm.initial_for(edited)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(
+                acting_user=request.user,
+                user=edited,
+                full_name=form.cleaned_data["full_name"],
+                role=form.cleaned_data["role"],
+                team=form.cleaned_data["team"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"User {edited.email} saved.")
+            return redirect("tenancy:users")
+    return render(request, "tenancy/user_form.html", {"form": form, "edited": edited, "editing_self": editing_self})
+
+
+@require_POST
+@administrator_required
+def user_deactivate(request: CompanyRequest, pk: int) -> HttpResponse:
+    edited = user_get_for_company(user=request.user, pk=pk)
+    try:
+        services.user_deactivate(acting_user=request.user, user=edited)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"User {edited.email} deactivated: they can no longer sign in.")
+    return redirect("tenancy:users")
+
+
+@require_POST
+@administrator_required
+def user_reactivate(request: CompanyRequest, pk: int) -> HttpResponse:
+    edited = user_get_for_company(user=request.user, pk=pk)
+    services.user_reactivate(acting_user=request.user, user=edited)
+    messages.success(request, f"User {edited.email} reactivated.")
+    return redirect("tenancy:users")
+
+
+# Company settings
+
+
+@company_member_required
+def company_settings(request: CompanyRequest) -> HttpResponseBase:
+    """
+    Everyone sees the settings; an Administrator can change them. A POST from
+    another role is refused with 403 before anything is read or written.
+    """
+    if request.method == "POST":
+        return _company_settings_save(request)
+    company = request.company
+    form = CompanySettingsForm(
+        initial={
+            "default_time_zone": company.default_time_zone,
+            "default_functionality": company.default_functionality,
+        }
+    )
+    return _company_settings_page(request, form)
+
+
+@administrator_required
+def _company_settings_save(request: CompanyRequest) -> HttpResponse:
+    form = CompanySettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.company_settings_update(
+                acting_user=request.user,
+                default_time_zone=form.cleaned_data["default_time_zone"],
+                default_functionality=form.cleaned_data["default_functionality"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Company settings saved.")
+            return redirect("tenancy:settings")
+    return _company_settings_page(request, form)
+
+
+def _company_settings_page(request: CompanyRequest, form: CompanySettingsForm) -> HttpResponse:
+    return render(
+        request,
+        "tenancy/settings.html",
+        {
+            "form": form,
+            "time_zones": time_zone_choices(),
+            "functionality_labels": [
+                label for value, label in Functionality.choices if value in request.company.default_functionality
+            ],
+        },
+    )

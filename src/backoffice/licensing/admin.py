@@ -1,0 +1,56 @@
+"""
+Operators' admin for licenses. New licenses are issued with
+``manage.py issue_licenses``; here operators read them and suspend or
+unsuspend them (actions that go through the licensing services).
+"""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from backoffice.licensing.models import License
+from backoffice.licensing.services import license_suspend, license_unsuspend, license_update
+
+
+@admin.register(License)
+class LicenseAdmin(admin.ModelAdmin):
+    list_display = ("number", "company", "license_type", "status_label", "expires_on", "is_suspended")
+    list_filter = ("company", "license_type", "is_suspended")
+    search_fields = ("number",)
+    list_select_related = ("company",)
+    readonly_fields = ("company", "number", "is_suspended", "created_at", "changed_at")
+    fields = ("company", "number", "license_type", "expires_on", "is_suspended", "created_at", "changed_at")
+    actions = ("suspend", "unsuspend")
+
+    @admin.display(description="status")
+    def status_label(self, obj: License) -> str:
+        return obj.get_status_display()
+
+    def save_model(self, request: HttpRequest, obj: License, form: ModelForm, change: bool) -> None:
+        license_update(
+            acting_user=request.user,  # type: ignore[arg-type]
+            license=obj,
+            license_type=obj.license_type,
+            expires_on=obj.expires_on,
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: License | None = None) -> bool:
+        # A license that was issued stays on record; suspend it instead.
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Numbers must continue the company's sequence: issue_licenses does that.
+        return False
+
+    @admin.action(description="Suspend selected licenses")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
+        for lic in queryset.select_related("company"):
+            license_suspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
+        self.message_user(request, f"Suspended {queryset.count()} license(s).", messages.SUCCESS)
+
+    @admin.action(description="Unsuspend selected licenses")
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
+        for lic in queryset.select_related("company"):
+            license_unsuspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
+        self.message_user(request, f"Unsuspended {queryset.count()} license(s).", messages.SUCCESS)

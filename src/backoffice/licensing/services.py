@@ -1,0 +1,136 @@
+"""
+Writes on licenses. Licenses are issued and suspended by operators (the
+people who run the service), never by a company's own users: these services
+are called from the Django admin and from management commands.
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from backoffice.audit.services import audit_record
+from backoffice.core.scoping import company_scope
+from backoffice.licensing.choices import LicenseType
+from backoffice.licensing.models import License
+from backoffice.licensing.selectors import license_default_prefix, license_highest_serial
+from backoffice.tenancy.models import Company, User
+
+MAX_ISSUE_COUNT = 1000
+NUMBER_MAX_LENGTH = 32
+SERIAL_MIN_WIDTH = 5
+
+
+def _ensure_operator(acting_user: User | None) -> None:
+    """``None`` is a management command run by an operator on the server."""
+    if acting_user is not None and not (acting_user.is_staff and acting_user.is_active):
+        raise PermissionDenied("Only operators issue and suspend licenses.")
+
+
+@transaction.atomic
+def license_issue(
+    *,
+    acting_user: User | None,
+    company: Company,
+    count: int,
+    license_type: str,
+    expires_on: datetime.date | None,
+    prefix: str | None = None,
+) -> list[License]:
+    """
+    Issue ``count`` new licenses to ``company``, numbered ``<prefix><serial>``
+    after the company's highest serial with that prefix (zero-padded to at
+    least five digits). Without a prefix, the one of the company's latest
+    license is used, "LIC-" for a company without licenses. Issuing for one
+    company is serialised by a row lock on the company.
+    """
+    _ensure_operator(acting_user)
+    errors: dict[str, str] = {}
+    if not 1 <= count <= MAX_ISSUE_COUNT:
+        errors["count"] = f"Issue between 1 and {MAX_ISSUE_COUNT} licenses at a time."
+    if license_type not in LicenseType.values:
+        errors["license_type"] = f"Choose one of: {', '.join(LicenseType.values)}."
+    if prefix is not None and (prefix != prefix.strip() or any(c.isdigit() for c in prefix[-1:])):
+        errors["prefix"] = "A prefix has no surrounding spaces and does not end with a digit."
+    if errors:
+        raise ValidationError(errors)
+    Company.objects.select_for_update().filter(pk=company.pk).first()
+    with company_scope(company):
+        if prefix is None:
+            prefix = license_default_prefix()
+        highest, width = license_highest_serial(prefix=prefix)
+        width = max(width, SERIAL_MIN_WIDTH)
+        numbers = [f"{prefix}{serial:0{width}d}" for serial in range(highest + 1, highest + count + 1)]
+        if len(numbers[-1]) > NUMBER_MAX_LENGTH:
+            raise ValidationError({"prefix": f"License numbers are at most {NUMBER_MAX_LENGTH} characters long."})
+        licenses = License.objects.bulk_create(
+            [
+                License(company=company, number=number, license_type=license_type, expires_on=expires_on)
+                for number in numbers
+            ]
+        )
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="license.issued",
+            summary=f"{count} {license_type} license{'' if count == 1 else 's'} issued: {numbers[0]}–{numbers[-1]}",
+            data={
+                "numbers": numbers,
+                "license_type": license_type,
+                "expires_on": expires_on.isoformat() if expires_on else None,
+            },
+        )
+    return licenses
+
+
+def _license_set_suspended(*, acting_user: User | None, license: License, suspended: bool) -> License:
+    _ensure_operator(acting_user)
+    if license.is_suspended == suspended:
+        return license
+    license.is_suspended = suspended
+    license.save(update_fields=["is_suspended", "changed_at"])
+    with company_scope(license.company):
+        audit_record(
+            company=license.company,
+            actor=acting_user,
+            action="license.suspended" if suspended else "license.unsuspended",
+            obj=license,
+            summary=f"License {license.number} {'suspended' if suspended else 'unsuspended'}",
+        )
+    return license
+
+
+@transaction.atomic
+def license_suspend(*, acting_user: User | None, license: License) -> License:
+    """Suspend a license: its device stops working with it at once. Idempotent."""
+    return _license_set_suspended(acting_user=acting_user, license=license, suspended=True)
+
+
+@transaction.atomic
+def license_unsuspend(*, acting_user: User | None, license: License) -> License:
+    """Lift a suspension; the license is Active again unless it has expired. Idempotent."""
+    return _license_set_suspended(acting_user=acting_user, license=license, suspended=False)
+
+
+@transaction.atomic
+def license_update(
+    *, acting_user: User | None, license: License, license_type: str, expires_on: datetime.date | None
+) -> License:
+    """Change a license's type or expiry date (operators, in the Django admin); the number never changes."""
+    _ensure_operator(acting_user)
+    if license_type not in LicenseType.values:
+        raise ValidationError({"license_type": f"Choose one of: {', '.join(LicenseType.values)}."})
+    before = {"license_type": license.license_type, "expires_on": str(license.expires_on)}
+    license.license_type = license_type
+    license.expires_on = expires_on
+    license.save(update_fields=["license_type", "expires_on", "changed_at"])
+    with company_scope(license.company):
+        audit_record(
+            company=license.company,
+            actor=acting_user,
+            action="license.updated",
+            obj=license,
+            summary=f"License {license.number} changed",
+            data={"before": before, "after": {"license_type": license_type, "expires_on": str(expires_on)}},
+        )
+    return license

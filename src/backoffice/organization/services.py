@@ -1,0 +1,389 @@
+"""
+Writes on teams, employees, areas and clients.
+
+Every service runs inside the acting user's company scope, checks the acting
+user's role again (views check it first), validates the business rules that a
+form cannot see (uniqueness within the company, Area Support, a Team
+Administrator's own team) and writes an audit event. Rule violations raise
+``ValidationError`` keyed by form field, so views can show them next to it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from backoffice.audit.services import audit_record
+from backoffice.core.timezones import is_valid_time_zone
+from backoffice.organization.choices import ClientType
+from backoffice.organization.models import Area, Client, Employee, Team
+from backoffice.organization.selectors import (
+    area_name_taken,
+    employee_email_taken,
+    team_delete_refusal,
+    team_name_taken,
+)
+from backoffice.tenancy.choices import Role
+from backoffice.tenancy.models import Company, User
+from backoffice.tenancy.permissions import ensure_role
+
+
+def _check_same_company(acting_user: User, *objects: object) -> None:
+    for obj in objects:
+        if obj is not None and getattr(obj, "company_id", None) != acting_user.company_id:
+            raise ValidationError("This object belongs to another company.")
+
+
+def _length_error(model: type[models.Model], field: str, value: str) -> str:
+    """The form's wording for a value longer than the column; "" when it fits."""
+    limit = getattr(model._meta.get_field(field), "max_length", None)
+    if limit is not None and len(value) > limit:
+        return f"Ensure this value has at most {limit} characters (it has {len(value)})."
+    return ""
+
+
+def _team_fields(
+    *, company: Company, acting_user: User, name: str, time_zone: str, area: Area | None, exclude_pk: int | None
+) -> str:
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter a name."
+    elif _length_error(Team, "name", name):
+        errors["name"] = _length_error(Team, "name", name)
+    elif team_name_taken(name=name, exclude_pk=exclude_pk):
+        errors["name"] = "A team with this name already exists."
+    if not is_valid_time_zone(time_zone):
+        errors["time_zone"] = "Choose a time zone from the list."
+    if area is not None and not company.area_support:
+        errors["area"] = "Areas need the Area Support subscription."
+    if errors:
+        raise ValidationError(errors)
+    _check_same_company(acting_user, area)
+    return name
+
+
+# Teams
+
+
+@transaction.atomic
+def team_create(*, acting_user: User, name: str, time_zone: str, area: Area | None = None) -> Team:
+    """Create a team; its name must be new to the company (case-insensitive)."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    name = _team_fields(
+        company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=None
+    )
+    team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="team.created",
+        obj=team,
+        summary=f"Team {team.name} created",
+        data={"name": team.name, "time_zone": time_zone, "area_id": area.pk if area else None},
+    )
+    return team
+
+
+@transaction.atomic
+def team_update(*, acting_user: User, team: Team, name: str, time_zone: str, area: Area | None = None) -> Team:
+    """
+    Change a team's name, default time zone and area. Without Area Support the
+    area is left as it was, since the form does not offer it.
+    """
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    _check_same_company(acting_user, team)
+    if not company.area_support:
+        area = team.area
+        name = _team_fields(
+            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=None, exclude_pk=team.pk
+        )
+    else:
+        name = _team_fields(
+            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=team.pk
+        )
+    before = {"name": team.name, "time_zone": team.time_zone, "area_id": team.area_id}
+    team.name = name
+    team.time_zone = time_zone
+    team.area = area
+    team.save(update_fields=["name", "time_zone", "area", "changed_at"])
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="team.updated",
+        obj=team,
+        summary=f"Team {team.name} changed",
+        data={"before": before, "after": {"name": name, "time_zone": time_zone, "area_id": team.area_id}},
+    )
+    return team
+
+
+@transaction.atomic
+def team_delete(*, acting_user: User, team: Team) -> None:
+    """
+    Delete an empty team. Refused for the Default Team and for a team that
+    still has devices, employees (archived ones too) or Team Administrators.
+    """
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    _check_same_company(acting_user, team)
+    refusal = team_delete_refusal(team=Team.objects.select_for_update().get(pk=team.pk))
+    if refusal:
+        raise ValidationError(refusal)
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="team.deleted",
+        obj=team,
+        summary=f"Team {team.name} deleted",
+        data={"name": team.name},
+    )
+    team.delete()
+
+
+# Employees
+
+
+def _check_employee_team(acting_user: User, team: Team) -> None:
+    _check_same_company(acting_user, team)
+    if acting_user.is_team_administrator and team.pk != acting_user.team_id:
+        raise ValidationError({"team": "You can only manage employees of your own team."})
+
+
+def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_email: bool) -> tuple[str, str]:
+    name = name.strip()
+    email = email.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter a name."
+    elif _length_error(Employee, "name", name):
+        errors["name"] = _length_error(Employee, "name", name)
+    if not email:
+        errors["email"] = "Enter an email address."
+    elif _length_error(Employee, "email", email):
+        errors["email"] = _length_error(Employee, "email", email)
+    elif check_email and employee_email_taken(email=email, exclude_pk=exclude_pk):
+        errors["email"] = "An active employee with this email already exists."
+    if errors:
+        raise ValidationError(errors)
+    return name, email
+
+
+@transaction.atomic
+def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> Employee:
+    """Add an active employee; the email must not belong to another active employee of the company."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    _check_employee_team(acting_user, team)
+    name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
+    employee = Employee.objects.create(company=company, name=name, email=email, team=team)
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="employee.created",
+        obj=employee,
+        summary=f"Employee {name} added to {team.name}",
+        data={"name": name, "email": email, "team_id": team.pk},
+    )
+    return employee
+
+
+@transaction.atomic
+def employee_update(*, acting_user: User, employee: Employee, name: str, email: str, team: Team) -> Employee:
+    """Change an employee's name, email and team (a Team Administrator: within their own team only)."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    _check_employee_team(acting_user, employee.team)
+    _check_employee_team(acting_user, team)
+    name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
+    before = {"name": employee.name, "email": employee.email, "team_id": employee.team_id}
+    employee.name = name
+    employee.email = email
+    employee.team = team
+    employee.save(update_fields=["name", "email", "team", "changed_at"])
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="employee.updated",
+        obj=employee,
+        summary=f"Employee {name} changed",
+        data={"before": before, "after": {"name": name, "email": email, "team_id": team.pk}},
+    )
+    return employee
+
+
+@transaction.atomic
+def employee_archive(*, acting_user: User, employee: Employee) -> Employee:
+    """Archive an employee: kept for history, no longer offered as a code recipient. Idempotent."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    _check_employee_team(acting_user, employee.team)
+    if employee.is_active:
+        employee.is_active = False
+        employee.save(update_fields=["is_active", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="employee.archived",
+            obj=employee,
+            summary=f"Employee {employee.name} archived",
+        )
+    return employee
+
+
+@transaction.atomic
+def employee_restore(*, acting_user: User, employee: Employee) -> Employee:
+    """
+    Make an archived employee active again; refused while another active
+    employee of the company has the same email. Idempotent.
+    """
+    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    _check_employee_team(acting_user, employee.team)
+    if not employee.is_active:
+        if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
+            raise ValidationError(
+                f"{employee.name} cannot be restored: an active employee already uses {employee.email}."
+            )
+        employee.is_active = True
+        employee.save(update_fields=["is_active", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="employee.restored",
+            obj=employee,
+            summary=f"Employee {employee.name} restored",
+        )
+    return employee
+
+
+# Areas
+
+
+def _area_name(name: str, exclude_pk: int | None) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter a name."})
+    if _length_error(Area, "name", name):
+        raise ValidationError({"name": _length_error(Area, "name", name)})
+    if area_name_taken(name=name, exclude_pk=exclude_pk):
+        raise ValidationError({"name": "An area with this name already exists."})
+    return name
+
+
+@transaction.atomic
+def area_create(*, acting_user: User, name: str) -> Area:
+    """Create an area; its name must be new to the company (case-insensitive)."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    name = _area_name(name, None)
+    area = Area.objects.create(company=company, name=name)
+    audit_record(company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created")
+    return area
+
+
+@transaction.atomic
+def area_update(*, acting_user: User, area: Area, name: str) -> Area:
+    """Rename an area."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    _check_same_company(acting_user, area)
+    name = _area_name(name, area.pk)
+    before = area.name
+    area.name = name
+    area.save(update_fields=["name", "changed_at"])
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="area.updated",
+        obj=area,
+        summary=f"Area {before} renamed to {name}",
+        data={"before": before, "after": name},
+    )
+    return area
+
+
+@transaction.atomic
+def area_delete(*, acting_user: User, area: Area) -> None:
+    """
+    Delete an area. Its teams and clients stay and simply have no area any
+    more (the confirmation page says how many); devices that include all
+    clients of their team's area then get none from it.
+    """
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    _check_same_company(acting_user, area)
+    teams = list(Team.objects.filter(area=area).values_list("pk", flat=True))
+    clients = list(Client.objects.filter(area=area).values_list("pk", flat=True))
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="area.deleted",
+        obj=area,
+        summary=f"Area {area.name} deleted",
+        data={"name": area.name, "team_ids": teams, "client_ids": clients},
+    )
+    Team.objects.filter(area=area).update(area=None)
+    Client.objects.filter(area=area).update(area=None)
+    area.delete()
+
+
+# Clients
+
+
+def _client_fields(*, company: Company, acting_user: User, name: str, client_type: str, area: Area | None) -> str:
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter a name."
+    elif _length_error(Client, "name", name):
+        errors["name"] = _length_error(Client, "name", name)
+    if client_type not in ClientType.values:
+        errors["client_type"] = "Choose Retail or Wholesale."
+    if area is not None and not company.area_support:
+        errors["area"] = "Areas need the Area Support subscription."
+    if errors:
+        raise ValidationError(errors)
+    _check_same_company(acting_user, area)
+    return name
+
+
+@transaction.atomic
+def client_create(
+    *, acting_user: User, name: str, client_type: str, area: Area | None = None, is_active: bool = True
+) -> Client:
+    """Add a client of the company."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
+    client = Client.objects.create(company=company, name=name, client_type=client_type, area=area, is_active=is_active)
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="client.created",
+        obj=client,
+        summary=f"Client {name} created",
+        data={"name": name, "client_type": client_type, "area_id": area.pk if area else None, "active": is_active},
+    )
+    return client
+
+
+@transaction.atomic
+def client_update(
+    *, acting_user: User, client: Client, name: str, client_type: str, area: Area | None, is_active: bool
+) -> Client:
+    """Change a client. Without Area Support the area is left as it was, since the form does not offer it."""
+    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    _check_same_company(acting_user, client)
+    if not company.area_support:
+        area = client.area
+        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=None)
+    else:
+        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
+    before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
+    client.name = name
+    client.client_type = client_type
+    client.area = area
+    client.is_active = is_active
+    client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="client.updated",
+        obj=client,
+        summary=f"Client {name} changed",
+        data={
+            "before": before,
+            "after": {"name": name, "client_type": client_type, "area_id": client.area_id, "active": is_active},
+        },
+    )
+    return client

@@ -1,0 +1,43 @@
+"""Reads on companies and Back Office users."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from backoffice.tenancy.models import Company, User
+
+
+def company_find(name_or_id: str) -> Company | None:
+    """The company with this exact name, else with this id; for operators' commands."""
+    company = Company.objects.filter(name=name_or_id).first()
+    if company is None and name_or_id.isdigit():
+        company = Company.objects.filter(pk=int(name_or_id)).first()
+    return company
+
+
+def user_list(*, user: User) -> QuerySet[User]:
+    """
+    The Back Office users of ``user``'s company, team joined, active first.
+    Users are not a scoped model (operators have no company), so the company
+    filter is explicit here.
+    """
+    return (
+        User.objects.filter(company_id=user.company_id or 0, company__isnull=False)
+        .select_related("team")
+        .order_by("-is_active", "email")
+    )
+
+
+def user_get_for_company(*, user: User, pk: object) -> User:
+    """Return the user ``pk`` of ``user``'s company; Http404 alike for missing and another company's."""
+    try:
+        return user_list(user=user).get(pk=int(str(pk)))
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such user") from None
+
+
+def user_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
+    """Whether any user (of any company, or an operator) signs in with ``email``: sign-in needs it unique."""
+    users = User.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        users = users.exclude(pk=exclude_pk)
+    return users.exists()
