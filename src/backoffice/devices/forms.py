@@ -12,7 +12,7 @@ from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, M
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_free_list
 from backoffice.organization.models import Employee, Team
-from backoffice.organization.selectors import team_visible_queryset
+from backoffice.organization.selectors import employee_recipient_choices, team_visible_queryset
 from backoffice.tenancy.models import User
 
 USE_TEAM_TIME_ZONE = "(Use Team's default time zone)"
@@ -92,10 +92,7 @@ class DeviceSettingsForm(forms.Form):
             (str(lic.pk), self.fields["license"].label_from_instance(lic))  # type: ignore[attr-defined]
             for lic in self.free_licenses
         ]
-        employees = Employee.objects.filter(is_active=True).select_related("team").order_by("name")
-        if user.is_team_administrator:
-            employees = employees.filter(team_id=user.team_id or 0)
-        self.fields["employee"].queryset = employees  # type: ignore[attr-defined]
+        self.fields["employee"].queryset = employee_recipient_choices(user=user)  # type: ignore[attr-defined]
         self.fields["employee"].label_from_instance = lambda e: f"{e.name} ({e.team.name})"  # type: ignore[attr-defined]
 
         self.extra_errors: dict[str, str] = {}
@@ -177,11 +174,8 @@ def recipient_action_form(*, data: Any, user: User) -> DeviceSettingsForm:
     errors: dict[str, str] = {}
     new_address = ""
     if action == ACTION_ADD_EMPLOYEE:
-        employees = Employee.objects.filter(is_active=True)
-        if user.is_team_administrator:
-            employees = employees.filter(team_id=user.team_id or 0)
         chosen = str(data.get("employee", ""))
-        employee = employees.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        employee = employee_recipient_choices(user=user).filter(pk=int(chosen)).first() if chosen.isdigit() else None
         if employee is None:
             errors["employee"] = "Select an employee, then click Add Email."
         else:
