@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from backoffice.core.timezones import time_zone_choices
+from backoffice.devices.models import Device
 from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, MAX_RECIPIENTS
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_free_list
@@ -199,3 +200,48 @@ def recipient_action_form(*, data: Any, user: User) -> DeviceSettingsForm:
     form = DeviceSettingsForm(initial=initial, user=user)
     form.extra_errors = errors
     return form
+
+
+class DeviceEditForm(DeviceSettingsForm):
+    """
+    The Device Settings tab of an existing device: the same settings without
+    the registration email (Replace issues and emails a new code). The
+    device's own license stays selectable whatever its status, beside the
+    free ones.
+    """
+
+    EMAIL_FIELDS = ("email", "expires_in", "employee", "recipients")
+
+    def __init__(self, *args: Any, user: User, device: Device, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "team": device.team_id,
+                "time_zone": device.time_zone,
+                "license": device.license_id,
+                "nickname": device.nickname,
+                "description": device.description,
+            },
+        )
+        super().__init__(*args, user=user, **kwargs)
+        self.device = device
+        for name in self.EMAIL_FIELDS:
+            del self.fields[name]
+        if device.license is not None and all(lic.pk != device.license_id for lic in self.free_licenses):
+            self.free_licenses.insert(0, device.license)
+            self.fields["license"].widget.choices = [("", "Select a license")] + [  # type: ignore[attr-defined]
+                (str(lic.pk), self.fields["license"].label_from_instance(lic))  # type: ignore[attr-defined]
+                for lic in self.free_licenses
+            ]
+
+    def clean_license(self) -> License:
+        license = self.cleaned_data["license"]
+        if license.pk == self.device.license_id:
+            return license
+        return super().clean_license()
+
+    def clean_recipients(self) -> list[str]:
+        return []
+
+    def clean(self) -> dict[str, Any]:
+        return forms.Form.clean(self) or {}

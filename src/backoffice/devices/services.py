@@ -331,3 +331,125 @@ def registration_code_wipe_expired(*, now: datetime.datetime | None = None) -> i
     now = now or timezone.now()
     with scopes_disabled():
         return RegistrationCode.objects.filter(expires_at__lte=now, sealed_code__isnull=False).update(sealed_code=None)
+
+
+@transaction.atomic
+def device_update(
+    *,
+    device: Device,
+    acting_user: User,
+    team: Team,
+    license: License,
+    nickname: str,
+    description: str = "",
+    time_zone: str = "",
+) -> Device:
+    """
+    Save the Device Settings of an existing device and set its Change Date.
+
+    The Reg Date never changes here. A new license is locked and must be
+    active and held by no other device; the old one is freed by the same
+    UPDATE. A Team Administrator may neither edit another team's device nor
+    move a device to another team.
+    """
+    _require_writer(acting_user=acting_user, team=device.team)
+    _require_writer(acting_user=acting_user, team=team)
+    if team.company_id != device.company_id:
+        raise ValidationError({"team": "Select one of your company's teams."})
+    if time_zone and not is_valid_time_zone(time_zone):
+        raise ValidationError({"time_zone": "Select a time zone from the list."})
+    nickname = nickname.strip()
+    if not 1 <= len(nickname) <= 64:
+        raise ValidationError({"nickname": "Enter a nickname of at most 64 characters."})
+    if len(description) > 500:
+        raise ValidationError({"description": "Enter at most 500 characters."})
+    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError("This device was deleted meanwhile.")
+    old_license_number = locked.license.number if locked.license else ""
+    if license.pk != locked.license_id:
+        new_license = License.objects.select_for_update().filter(pk=license.pk).first()
+        if new_license is None:
+            raise ValidationError({"license": "Select one of the available licenses."})
+        if not new_license.is_active:
+            raise ValidationError(
+                {
+                    "license": f"License {new_license.number} is {new_license.get_status_display().lower()}; pick another."
+                }
+            )
+        if Device.objects.filter(license_id=new_license.pk).exists():
+            raise ValidationError({"license": f"License {new_license.number} was just taken; pick another."})
+        license = new_license
+    changes = {
+        name: (str(getattr(locked, attr)), str(value))
+        for name, attr, value in (
+            ("team", "team_id", team.pk),
+            ("license", "license_id", license.pk),
+            ("time_zone", "time_zone", time_zone),
+            ("nickname", "nickname", nickname),
+            ("description", "description", description),
+        )
+        if str(getattr(locked, attr)) != str(value)
+    }
+    locked.team = team
+    locked.license = license
+    locked.time_zone = time_zone
+    locked.nickname = nickname
+    locked.description = description
+    locked.changed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["team", "license", "time_zone", "nickname", "description", "changed_at"])
+    except IntegrityError:
+        raise ValidationError({"license": f"License {license.number} was just taken; pick another."}) from None
+    summary = f"Device {nickname} changed"
+    if "license" in changes:
+        summary += f"; license {old_license_number or 'none'} → {license.number}"
+    audit_record(
+        company=locked.company,
+        actor=acting_user,
+        action="device.changed",
+        obj=locked,
+        summary=summary,
+        data={"device_id": locked.pk, "changed": sorted(changes)},
+    )
+    return locked
+
+
+@transaction.atomic
+def device_delete(*, device: Device, acting_user: User) -> None:
+    """
+    Delete a device: its license is free at once, its credentials and codes
+    go with it (its next API call gets 401), its documents stay without it.
+    Deleting a pending device is the same as cancelling its registration.
+    """
+    _require_writer(acting_user=acting_user, team=device.team)
+    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError("This device was already deleted.")
+    if not locked.is_registered:
+        device_cancel(device=locked, acting_user=acting_user)
+        return
+    license_number = locked.license.number if locked.license else ""
+    now = timezone.now()
+    _revoke_live_codes(device=locked, now=now)
+    revoked = list(locked.credentials.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    audit_record(
+        company=locked.company,
+        actor=acting_user,
+        action="device.deleted",
+        obj=locked,
+        summary=f"Device {locked.nickname} deleted"
+        + (f"; license {license_number} is free again" if license_number else ""),
+        data={"device_id": locked.pk, "license": license_number, "revoked_credential_ids": revoked},
+    )
+    if revoked:
+        audit_record(
+            company=locked.company,
+            actor=acting_user,
+            action="credential.revoked",
+            obj=locked,
+            summary=f"Credential of {locked.nickname} revoked (device deleted)",
+            data={"device_id": locked.pk, "credential_ids": revoked},
+        )
+    locked.delete()

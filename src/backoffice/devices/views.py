@@ -12,7 +12,14 @@ from backoffice.core.charts import pie_slices
 from backoffice.core.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.devices import services
-from backoffice.devices.forms import ACTION_ADD_CUSTOM, ACTION_ADD_EMPLOYEE, DeviceSettingsForm, recipient_action_form
+from backoffice.devices.forms import (
+    ACTION_ADD_CUSTOM,
+    ACTION_ADD_EMPLOYEE,
+    DeviceEditForm,
+    DeviceSettingsForm,
+    recipient_action_form,
+)
+from backoffice.devices.models import Device
 from backoffice.devices.report import report_lines
 from backoffice.devices.selectors import (
     DEFAULT_DEVICE_SORT,
@@ -30,7 +37,8 @@ from backoffice.notifications.services import outbox_email_resend
 from backoffice.tenancy.permissions import company_member_required, device_writer_required
 
 ACTIVE_DEVICES = "devices/active_devices.html"
-DEVICE_ADD = "devices/device_add.html"
+DEVICE_DIALOG = "devices/device_dialog.html"
+DEVICE_DELETE = "devices/device_delete.html"
 
 
 @company_member_required
@@ -145,10 +153,82 @@ def device_add(request: CompanyRequest) -> HttpResponse:
                     return redirect(reverse("devices:active") + "#pending-registrations")
     else:
         form = DeviceSettingsForm(user=request.user)
-    template = DEVICE_ADD
+    return _render_dialog(request, form, form_action=reverse("devices:add"), refocus=refocus)
+
+
+def _render_dialog(
+    request: CompanyRequest,
+    form: DeviceSettingsForm,
+    *,
+    form_action: str,
+    device: Device | None = None,
+    refocus: str = "",
+) -> HttpResponse:
+    """The Device dialog: the page, the ``<dialog>`` (htmx GET) or the form again (htmx POST)."""
+    template = DEVICE_DIALOG
     if request.htmx:
         template += "#device-form" if request.method == "POST" else "#device-dialog"
-    return render(request, template, {"form": form, "refocus": refocus})
+    context = {"form": form, "form_action": form_action, "device": device, "refocus": refocus}
+    return render(request, template, context)
+
+
+def _back_to_list(request: CompanyRequest, notice: str) -> HttpResponse:
+    """After Edit or Delete: the Active Devices page again, with a message naming the device."""
+    messages.success(request, notice)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("devices:active")
+
+
+@device_writer_required
+def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
+    """
+    Edit: the same Device dialog, filled in, with what the device reported
+    shown read-only. OK saves and sets the Change Date.
+    """
+    device = device_get_for_company(user=request.user, pk=pk)
+    if request.method == "POST":
+        form = DeviceEditForm(request.POST, user=request.user, device=device)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.device_update(
+                    device=device,
+                    acting_user=request.user,
+                    team=data["team"],
+                    license=data["license"],
+                    nickname=data["nickname"],
+                    description=data["description"],
+                    time_zone=data["time_zone"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return _back_to_list(request, f"{data['nickname']} saved.")
+    else:
+        form = DeviceEditForm(user=request.user, device=device)
+    return _render_dialog(request, form, form_action=reverse("devices:edit", args=[device.pk]), device=device)
+
+
+@device_writer_required
+def device_delete(request: CompanyRequest, pk: int) -> HttpResponse:
+    """
+    Delete: GET asks for confirmation, naming the device (the page used
+    without JavaScript; the list asks with a confirmation message); POST
+    deletes it, frees its license and revokes its credential.
+    """
+    device = device_get_for_company(user=request.user, pk=pk)
+    if request.method != "POST":
+        return render(request, DEVICE_DELETE, {"device": device})
+    try:
+        services.device_delete(device=device, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("devices:active")
+    license_note = f"; license {device.license.number} is free again" if device.license else ""
+    return _back_to_list(request, f"{device.nickname} deleted{license_note}.")
 
 
 @device_writer_required
