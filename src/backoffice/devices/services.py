@@ -372,11 +372,8 @@ def device_update(
         if new_license is None:
             raise ValidationError({"license": "Select one of the available licenses."})
         if not new_license.is_active:
-            raise ValidationError(
-                {
-                    "license": f"License {new_license.number} is {new_license.get_status_display().lower()}; pick another."
-                }
-            )
+            status = new_license.get_status_display().lower()
+            raise ValidationError({"license": f"License {new_license.number} is {status}; pick another."})
         if Device.objects.filter(license_id=new_license.pk).exists():
             raise ValidationError({"license": f"License {new_license.number} was just taken; pick another."})
         license = new_license
