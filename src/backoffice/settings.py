@@ -198,6 +198,20 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ReconPro Back Office 
 # Proxies whose X-Forwarded-For is believed (comma-separated addresses).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
+# Registration codes and the device API (DESIGN §3, docs/device-api.md).
+# Failed redemptions are limited per client address and for everyone together
+# in fixed windows; with at most REGISTRATION_MAX_LIVE_CODES live codes, a
+# guesser's chance per window stays below 2**-20 (pinned by a test).
+REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
+REGISTRATION_FAILED_PER_ADDRESS = int(os.environ.get("REGISTRATION_FAILED_PER_ADDRESS", "20"))
+REGISTRATION_FAILED_GLOBAL = int(os.environ.get("REGISTRATION_FAILED_GLOBAL", "500"))
+REGISTRATION_RATE_WINDOW_SECONDS = int(os.environ.get("REGISTRATION_RATE_WINDOW_SECONDS", "900"))
+# A check-in writes the device row only when a reported field changed or the
+# stored last check-in is older than this: last-seen has this resolution.
+CHECK_IN_WRITE_INTERVAL_SECONDS = int(os.environ.get("CHECK_IN_WRITE_INTERVAL_SECONDS", "60"))
+# Largest request body the device API reads; every valid request is far smaller.
+DEVICE_API_MAX_BODY_BYTES = int(os.environ.get("DEVICE_API_MAX_BODY_BYTES", "16384"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

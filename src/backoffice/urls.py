@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("backoffice.tenancy.urls")),
     path("devices/", include("backoffice.devices.urls")),
     path("", include("backoffice.organization.urls")),
+    path("api/device/v1/", include("backoffice.device_api.urls")),
     path("admin/", admin.site.urls),
 ]

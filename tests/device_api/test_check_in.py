@@ -1,0 +1,88 @@
+import datetime
+
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backoffice.core.scoping import scopes_disabled
+from backoffice.devices.models import Device
+from tests.device_api.conftest import API, bearer, post_json
+
+CHECK_IN = {"name": "Tech Tablet 7", "os_type": "Android 14", "platform": "Android", "app_version": "5.4.1"}
+
+
+def stored(device) -> Device:
+    with scopes_disabled():
+        return Device.objects.get(pk=device.pk)
+
+
+def age_last_check_in(device, seconds: int) -> datetime.datetime:
+    when = timezone.now() - datetime.timedelta(seconds=seconds)
+    with scopes_disabled():
+        Device.objects.filter(pk=device.pk).update(last_check_in_at=when)
+    return when
+
+
+def updates(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+
+
+def test_check_in_records_last_seen_and_what_the_device_runs(http, registered):
+    old = age_last_check_in(registered.device, 3600)
+    changed_at = stored(registered.device).changed_at
+    body = {**CHECK_IN, "name": "Renamed tablet", "app_version": "5.5.0", "os_type": "Android 15", "platform": "iOS"}
+    response = post_json(http, "/check-ins", body, **bearer(registered.credential))
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == {"config_etag", "server_time"}
+    assert answer["config_etag"] == http.get(f"{API}/config", headers=bearer(registered.credential))["ETag"]
+    server_time = datetime.datetime.fromisoformat(answer["server_time"])
+    assert abs((server_time - timezone.now()).total_seconds()) < 60
+
+    device = stored(registered.device)
+    assert device.last_check_in_at > old
+    assert (device.device_name, device.app_version, device.os_type, device.platform) == (
+        "Renamed tablet",
+        "5.5.0",
+        "Android 15",
+        "iOS",
+    )
+    # Reported details are not settings: Change Date stays.
+    assert device.changed_at == changed_at
+
+
+def test_check_in_within_the_interval_with_the_same_data_does_not_write(http, registered):
+    age_last_check_in(registered.device, 3600)
+    assert post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).status_code == 200
+    first_seen = stored(registered.device).last_check_in_at
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    assert response.status_code == 200
+    assert updates(queries) == []
+    assert len(queries) <= 3  # credential look-up and the configuration's two reads
+    assert stored(registered.device).last_check_in_at == first_seen
+
+
+def test_check_in_writes_when_a_field_changed_even_within_the_interval(http, registered):
+    post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    with CaptureQueriesContext(connection) as queries:
+        post_json(http, "/check-ins", {**CHECK_IN, "app_version": "5.4.2"}, **bearer(registered.credential))
+    assert len(updates(queries)) == 1
+    assert stored(registered.device).app_version == "5.4.2"
+
+
+@override_settings(CHECK_IN_WRITE_INTERVAL_SECONDS=30)
+def test_check_in_writes_again_once_the_interval_passed(http, registered):
+    post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    before = age_last_check_in(registered.device, 31)
+    with CaptureQueriesContext(connection) as queries:
+        post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    assert len(updates(queries)) == 1
+    assert stored(registered.device).last_check_in_at > before
+
+    age_last_check_in(registered.device, 29)
+    with CaptureQueriesContext(connection) as queries:
+        post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    assert updates(queries) == []
