@@ -14,6 +14,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.codes import code_digest, code_format, code_generate, code_seal
 from backoffice.devices.models import Device, RegistrationCode
 from tests.factories import DeviceFactory, LicenseFactory
@@ -31,10 +32,15 @@ REPORTED = {
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Rate-limit counters live in the cache table, which a transactional test's flush does not empty."""
+    """
+    Rate-limit counters and remembered ETags live in the cache table, which a
+    transactional test's flush does not empty, and in this process's memory.
+    """
     cache.clear()
+    _LOCAL_ETAGS.clear()
     yield
     cache.clear()
+    _LOCAL_ETAGS.clear()
 
 
 @dataclass

@@ -1,13 +1,16 @@
 import datetime
 
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.core.scoping import scopes_disabled
+from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.models import Device
 from tests.device_api.conftest import API, bearer, post_json
+from tests.factories import EmployeeFactory
 
 CHECK_IN = {"name": "Tech Tablet 7", "os_type": "Android 14", "platform": "Android", "app_version": "5.4.1"}
 
@@ -61,7 +64,7 @@ def test_check_in_within_the_interval_with_the_same_data_does_not_write(http, re
         response = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
     assert response.status_code == 200
     assert updates(queries) == []
-    assert len(queries) <= 3  # credential look-up and the configuration's two reads
+    assert len(queries) == 1  # the credential look-up; this process remembers the configuration ETag
     assert stored(registered.device).last_check_in_at == first_seen
 
 
@@ -86,3 +89,26 @@ def test_check_in_writes_again_once_the_interval_passed(http, registered):
     with CaptureQueriesContext(connection) as queries:
         post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
     assert updates(queries) == []
+
+
+def test_check_in_announces_employee_changes_after_config_fetch_or_cache_expiry(http, registered, company_a, team_a):
+    first = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).json()["config_etag"]
+    with company_scope(company_a):
+        EmployeeFactory(company=company_a, team=team_a, name="New Tech")
+    # Employees live outside the rows the remembered ETag is keyed on: once it
+    # has expired, the check-in announces the new ETag, the one GET /config serves.
+    with override_settings(CONFIG_ETAG_CACHE_SECONDS=0):
+        _LOCAL_ETAGS.clear()
+        cache.clear()
+        fresh = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).json()["config_etag"]
+    assert fresh != first
+    assert http.get(f"{API}/config", headers=bearer(registered.credential))["ETag"] == fresh
+
+
+def test_check_in_announces_a_device_setting_change_at_once(http, registered):
+    first = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).json()["config_etag"]
+    with scopes_disabled():
+        Device.objects.filter(pk=registered.device.pk).update(nickname="Renamed by admin", changed_at=timezone.now())
+    second = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).json()["config_etag"]
+    assert second != first
+    assert http.get(f"{API}/config", headers=bearer(registered.credential))["ETag"] == second

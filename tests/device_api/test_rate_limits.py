@@ -118,3 +118,11 @@ def test_limit_follows_the_forwarded_address_behind_a_trusted_proxy(http, pendin
     assert attempt(http, WRONG, address="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4").status_code == 429
     # A different client behind the same proxy is not held back.
     assert attempt(http, pending.code, address="10.0.0.1", HTTP_X_FORWARDED_FOR="5.6.7.8").status_code == 201
+
+
+@override_settings(REGISTRATION_FAILED_PER_ADDRESS=2, REGISTRATION_FAILED_GLOBAL=100)
+def test_ipv6_addresses_are_limited_by_their_64_network(http, pending):
+    assert attempt(http, WRONG, address="2001:db8:1:2::1").status_code == 400
+    assert attempt(http, WRONG, address="2001:db8:1:2:ffff::9").status_code == 400
+    assert attempt(http, pending.code, address="2001:db8:1:2::abcd").status_code == 429
+    assert attempt(http, pending.code, address="2001:db8:1:3::1").status_code == 201

@@ -7,6 +7,7 @@ device its credential belongs to. Every error, whatever the request, is JSON
 ``{"error": <machine code>, "detail": <sentence>}``.
 """
 
+import json
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -34,10 +35,9 @@ from backoffice.device_api.schemas import (
     RegistrationIn,
     RegistrationOut,
 )
-from backoffice.device_api.selectors import config_etag
+from backoffice.device_api.selectors import device_config_etag, device_config_with_etag
 from backoffice.device_api.services import device_check_in, device_register
 from backoffice.devices.models import Device
-from backoffice.devices.selectors import device_effective_config
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status:
     )
     device = registration.device
     with company_scope(device.company):
-        config = device_effective_config(device=device)
+        config, etag = device_config_with_etag(device=device)
     body = {
         "credential": registration.credential,
         "device": {
@@ -221,7 +221,7 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status:
             "registered_at": device.registered_at,
         },
         "config": config,
-        "config_etag": config_etag(config),
+        "config_etag": etag,
     }
     return Status(201, body)
 
@@ -240,8 +240,7 @@ def get_config(request: HttpRequest) -> HttpResponse:
     `If-None-Match` to get `304 Not Modified` while nothing changed.
     """
     device: Device = request.auth  # type: ignore[attr-defined]
-    config = device_effective_config(device=device)
-    etag = config_etag(config)
+    config, etag = device_config_with_etag(device=device)
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
@@ -257,13 +256,15 @@ def get_config(request: HttpRequest) -> HttpResponse:
     summary="Report what the device runs",
     operation_id="check_in",
 )
-def check_in(request: HttpRequest, payload: CheckInIn) -> dict[str, Any]:
+def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     """
     Report that the device is alive and what it runs. The Back Office records
     last-seen to a resolution of `CHECK_IN_WRITE_INTERVAL_SECONDS` (60 s by
     default) and any change of name, OS, platform or version at once. The
-    answer carries the configuration's current ETag: when it differs from the
-    one held, call `GET /config`.
+    answer carries the configuration's ETag: when it differs from the one
+    held, call `GET /config`. A change of the device's, its team's or the
+    company's settings shows in it at once; a change of the team's employees
+    or of clients within `CONFIG_ETAG_CACHE_SECONDS` (60 s by default).
     """
     device: Device = request.auth  # type: ignore[attr-defined]
     device_check_in(
@@ -273,7 +274,9 @@ def check_in(request: HttpRequest, payload: CheckInIn) -> dict[str, Any]:
         platform=payload.platform,
         app_version=payload.app_version,
     )
-    return {"config_etag": config_etag(device_effective_config(device=device)), "server_time": timezone.now()}
+    # The body is two plain values: serialised directly, as this is the API's hottest call.
+    body = {"config_etag": device_config_etag(device=device), "server_time": timezone.now().isoformat()}
+    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
 
 
 api.add_router("", device_router)

@@ -8,6 +8,7 @@ reasons and client addresses only.
 """
 
 import datetime
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import NoReturn
@@ -50,6 +51,21 @@ class Registration:
     credential: str
 
 
+def _address_key(client_address: str) -> str:
+    """
+    What the per-address limit counts by: the address itself for IPv4, its /64
+    network for IPv6, since one client commonly holds a whole /64 and could
+    otherwise rotate through it.
+    """
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return client_address[:64]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def registration_failure_limits(*, client_address: str) -> tuple[Limit, Limit]:
     """
     The two limits on failed redemptions, read from settings at call time: one
@@ -57,7 +73,12 @@ def registration_failure_limits(*, client_address: str) -> tuple[Limit, Limit]:
     """
     window = settings.REGISTRATION_RATE_WINDOW_SECONDS
     return (
-        Limit("registration-failed", f"address:{client_address}", settings.REGISTRATION_FAILED_PER_ADDRESS, window),
+        Limit(
+            "registration-failed",
+            f"address:{_address_key(client_address)}",
+            settings.REGISTRATION_FAILED_PER_ADDRESS,
+            window,
+        ),
         Limit("registration-failed", "global", settings.REGISTRATION_FAILED_GLOBAL, window),
     )
 
