@@ -1,4 +1,4 @@
-"""Concurrent redemptions of one code, on PostgreSQL's row locks."""
+"""PostgreSQL only: concurrent redemptions of one code (row locks), a dead connection under the look-up."""
 
 import threading
 from collections import Counter
@@ -9,6 +9,7 @@ from django.test import Client as HttpClient
 from django.test import override_settings
 
 from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.device_api.selectors import device_for_credential
 from backoffice.devices.models import DeviceCredential
 from backoffice.organization.models import Team
 from backoffice.tenancy.services import company_create
@@ -54,3 +55,20 @@ def test_twenty_concurrent_redemptions_of_one_code_register_once():
         assert credentials.count() == 1
         winner = next(body for status, body in results if status == 201)
         assert credentials.get().device_id == winner["device"]["id"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_credential_lookup_reconnects_once_when_the_connection_died():
+    company = company_create(name="Reconnect Co")
+    with company_scope(company):
+        team = Team.objects.get(is_default=True)
+    pending = make_pending(company, team)
+    response = register(HttpClient(), pending.code)
+    assert response.status_code == 201
+    connection.ensure_connection()
+    connection.connection.close()  # what a server restart looks like to this process
+    device = device_for_credential(credential=response.json()["credential"])
+    assert device is not None
+    assert device.pk == pending.device.pk

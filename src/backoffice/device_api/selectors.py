@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -118,15 +118,37 @@ def _lookup_cursor() -> Any:
         return connection.cursor()
     import psycopg
 
-    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = 0
-    cursor = psycopg.Cursor(raw)
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(raw)
     # Wrapped like Django's own cursors, so the query is logged and counted as any other.
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
     return wrap(cursor)  # type: ignore[arg-type]
+
+
+def _fetch_one(sql: str, params: list[str]) -> tuple[Any, ...] | None:
+    """
+    Run the look-up and return its row. The look-up stands in for the
+    per-request connection health check (``CONN_HEALTH_CHECKS``), which would
+    cost a round trip of its own: a connection found dead is closed and the
+    look-up, a read outside any transaction, is tried once more on a new one.
+    """
+    for attempt in (1, 2):
+        try:
+            with _lookup_cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except (InterfaceError, OperationalError):
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+            connection.close()
+            continue
+        connection.health_check_done = True  # type: ignore[attr-defined]
+        return row
+    return None
 
 
 def device_for_credential(*, credential: str) -> Device | None:
@@ -139,9 +161,7 @@ def device_for_credential(*, credential: str) -> Device | None:
     opens the device's company scope. One query on the unique digest index.
     """
     sql, parts = _credential_statement(connection.vendor)
-    with _lookup_cursor() as cursor:
-        cursor.execute(sql, [credential_digest(credential)])
-        row = cursor.fetchone()
+    row = _fetch_one(sql, [credential_digest(credential)])
     if row is None:
         return None
     instances = []
