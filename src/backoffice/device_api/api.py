@@ -62,7 +62,8 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-AUTH_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
+AUTH_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut}
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
 def error_response(request: HttpRequest, error: errors.ApiError) -> HttpResponse:
@@ -96,7 +97,7 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
-        error = errors.ApiError(400, "malformed_request", "The request body is not a JSON object.")
+        error = errors.ApiError(400, "malformed_request", "The request body is not valid JSON.")
     else:
         error = errors.ApiError(exc.status_code, "http_error", str(exc))
     return error_response(request, error)
@@ -252,7 +253,7 @@ def get_config(request: HttpRequest) -> HttpResponse:
 
 @device_router.post(
     "/check-ins",
-    response={200: CheckInOut, **AUTH_ERRORS},
+    response={200: CheckInOut, **AUTH_ERRORS, **BODY_ERRORS},
     summary="Report what the device runs",
     operation_id="check_in",
 )

@@ -11,7 +11,6 @@ import datetime
 import ipaddress
 import logging
 from dataclasses import dataclass
-from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -123,7 +122,7 @@ def device_register(
 
     normalized = code_normalize(code)
     if not code_is_well_formed(normalized):
-        _registration_failed(reason="malformed", row=None, client_address=client_address, limits=limits)
+        raise _registration_failed(reason="malformed", row=None, client_address=client_address, limits=limits)
 
     now = timezone.now()
     with transaction.atomic():
@@ -160,8 +159,7 @@ def device_register(
                     )
                 return Registration(device=device, credential=credential)
             reason = "used"
-    _registration_failed(reason=reason or "unknown", row=row, client_address=client_address, limits=limits)
-    return None
+    raise _registration_failed(reason=reason or "unknown", row=row, client_address=client_address, limits=limits)
 
 
 def _code_refusal(*, row: RegistrationCode | None, now: datetime.datetime) -> str | None:
@@ -217,12 +215,13 @@ def _device_register_claimed(
 
 def _registration_failed(
     *, reason: str, row: RegistrationCode | None, client_address: str, limits: tuple[Limit, ...]
-) -> NoReturn:
+) -> errors.ApiError:
     """
-    Count a failed redemption against the limits, record it (an audit event
-    for a known code, whose company is known; a log line otherwise), then
-    raise the answer for ``reason``. Runs outside the redemption's transaction
-    so that neither the count nor the record is rolled back with it.
+    Count a failed redemption against the limits and record it (an audit
+    event for a known code, whose company is known; a log line otherwise);
+    return the answer for ``reason``, for the caller to raise. Runs outside
+    the redemption's transaction so that neither the count nor the record is
+    rolled back with it.
     """
     ratelimit_hit(*limits)
     if row is None:
@@ -239,7 +238,7 @@ def _registration_failed(
                 summary=f"Registration of {device.nickname} refused: code {reason}",
                 data={"device_id": device.pk, "reason": reason, "code_id": row.pk, "client_address": client_address},
             )
-    raise FAILURES[reason]()
+    return FAILURES[reason]()
 
 
 def device_check_in(
