@@ -58,6 +58,8 @@ def test_etag_gives_304_and_changes_with_a_setting(http, registered, team_a, com
     assert not_modified.content == b""
     assert not_modified["ETag"] == etag
     assert get_config(http, registered.credential, **{"If-None-Match": '"something-else"'}).status_code == 200
+    assert get_config(http, registered.credential, **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    assert get_config(http, registered.credential, **{"If-None-Match": "*"}).status_code == 304
 
     with company_scope(company_a):
         Team.objects.filter(pk=team_a.pk).update(time_zone="America/Phoenix")

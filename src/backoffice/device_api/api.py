@@ -172,12 +172,11 @@ def health(request: HttpRequest) -> dict[str, Any]:
     "/registrations",
     response={
         201: RegistrationOut,
-        400: ErrorOut,
         403: ErrorOut,
         409: ErrorOut,
         410: ErrorOut,
-        422: ErrorOut,
         429: ErrorOut,
+        **BODY_ERRORS,
     },
     auth=None,
     tags=["device"],
@@ -242,7 +241,8 @@ def get_config(request: HttpRequest) -> HttpResponse:
     """
     device: Device = request.auth  # type: ignore[attr-defined]
     config, etag = device_config_with_etag(device=device)
-    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+    held = parse_etags(request.headers.get("If-None-Match", ""))
+    if etag in held or "*" in held or f"W/{etag}" in held:
         response = HttpResponse(status=304)
     else:
         response = api.create_response(request, config, status=200)
