@@ -75,3 +75,11 @@ class DeviceFactory(factory.django.DjangoModelFactory):
 def make_user(company, role=Role.ADMINISTRATOR, team=None, email=None) -> User:
     email = email or f"user{next(_seq)}@example.com"
     return User.objects.create_user(email, PASSWORD, company=company, role=role, team=team, full_name=email)
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "documents.Document"
+
+    kind = "work_order"
+    number = factory.Sequence(lambda n: f"WO-{n:05d}")

@@ -141,10 +141,14 @@ if TESTING:
 
 # Rate-limit counters must hold across processes (DESIGN §1), so the default
 # cache lives in the database unless CACHE_URL points at a shared cache.
+# MAX_ENTRIES is far above what the cache holds (a configuration ETag per
+# device, and at most REGISTRATION_FAILED_GLOBAL per-address counters per
+# window), so culling never drops a rate-limit counter.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "backoffice_cache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "1000000"))},
     }
 }
 if os.environ.get("CACHE_URL", "").startswith("redis://"):
@@ -204,6 +208,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ReconPro Back Office 
 
 # Proxies whose X-Forwarded-For is believed (comma-separated addresses).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# Registration codes and the device API (DESIGN §3, docs/device-api.md).
+# Failed redemptions are limited per client address and for everyone together
+# in fixed windows; with at most REGISTRATION_MAX_LIVE_CODES live codes, a
+# guesser's chance per window stays below 2**-20 (pinned by a test).
+REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
+REGISTRATION_FAILED_PER_ADDRESS = int(os.environ.get("REGISTRATION_FAILED_PER_ADDRESS", "20"))
+REGISTRATION_FAILED_GLOBAL = int(os.environ.get("REGISTRATION_FAILED_GLOBAL", "500"))
+REGISTRATION_RATE_WINDOW_SECONDS = int(os.environ.get("REGISTRATION_RATE_WINDOW_SECONDS", "900"))
+# A check-in writes the device row only when a reported field changed or the
+# stored last check-in is older than this: last-seen has this resolution.
+CHECK_IN_WRITE_INTERVAL_SECONDS = int(os.environ.get("CHECK_IN_WRITE_INTERVAL_SECONDS", "60"))
+# How long a check-in may answer with a remembered configuration ETag: changes
+# of employees and clients reach devices within this time (at once on GET /config).
+CONFIG_ETAG_CACHE_SECONDS = int(os.environ.get("CONFIG_ETAG_CACHE_SECONDS", "60"))
+# The device API's credential look-up is a prepared statement on PostgreSQL;
+# turn off (0) behind a connection pooler that cannot keep prepared statements.
+DEVICE_API_PREPARED_LOOKUP = env_bool("DEVICE_API_PREPARED_LOOKUP", True)
+# Largest request body the device API reads; every valid request is far smaller.
+DEVICE_API_MAX_BODY_BYTES = int(os.environ.get("DEVICE_API_MAX_BODY_BYTES", "16384"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

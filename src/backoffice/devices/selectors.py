@@ -277,3 +277,74 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
             )
         )
     return rows
+
+
+def device_effective_config(*, device: Device) -> dict[str, object]:
+    """
+    The settings a registered device runs with, as the device API serves them
+    (``GET /config``); run inside the device's company scope.
+
+    ``device`` must come with its team and company loaded (the device API's
+    credential look-up joins them). The answer is plain JSON data in a stable
+    order, so that its hash is a stable ETag, and it costs two queries whatever
+    the number of employees and clients:
+
+    - employees: the active employees of the device's team, who may use
+      ReconPro on it;
+    - time zone: the device's own, else its team's default;
+    - clients (active ones only), from the Clients tab: *All* gives every
+      client of the selected type(s). *Selected* gives every retail client
+      when the type allows retail (particular retail clients cannot be
+      selected), plus, when the type allows wholesale, the assigned wholesale
+      clients and the wholesale clients of documents recorded on this device.
+      *Include ALL from Area* adds the clients of the team's area, within the
+      selected type(s), when the company has Area Support;
+    - functionality: the company's default set under "Use Company Settings",
+      else the device's own, in the order of ``Functionality``.
+    """
+    # Imported here: only this selector of the module needs them.
+    from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
+    from backoffice.devices.models import DeviceClient
+    from backoffice.documents.models import Document
+    from backoffice.organization.choices import ClientType
+    from backoffice.organization.models import Client, Employee
+
+    team = device.team
+    company = device.company
+    employees = list(
+        Employee.objects.filter(team_id=device.team_id, is_active=True).order_by("name", "id").values("id", "name")
+    )
+
+    types = {
+        ClientSelectionType.BOTH: [ClientType.RETAIL, ClientType.WHOLESALE],
+        ClientSelectionType.RETAIL: [ClientType.RETAIL],
+        ClientSelectionType.WHOLESALE: [ClientType.WHOLESALE],
+    }.get(ClientSelectionType(device.client_selection_type), [])
+    if device.client_scope == ClientScope.ALL:
+        chosen = Q(client_type__in=types)
+    else:
+        chosen = Q(pk__in=[])
+        if ClientType.RETAIL in types:
+            chosen |= Q(client_type=ClientType.RETAIL)
+        if ClientType.WHOLESALE in types:
+            chosen |= Q(client_type=ClientType.WHOLESALE) & (
+                Q(pk__in=DeviceClient.objects.filter(device_id=device.pk).values("client_id"))
+                | Q(pk__in=Document.objects.filter(device_id=device.pk).values("client_id"))
+            )
+    if company.area_support and device.include_area_clients and team.area_id is not None:
+        chosen |= Q(area_id=team.area_id, client_type__in=types)
+    rows = Client.objects.filter(chosen, is_active=True).order_by("name", "id").values("id", "name", "client_type")
+    clients = [{"id": row["id"], "name": row["name"], "type": row["client_type"]} for row in rows]
+
+    if device.functionality_mode == FunctionalityMode.COMPANY:
+        allowed = set(company.default_functionality or [])
+    else:
+        allowed = set(device.functionality or [])
+    return {
+        "device": {"id": device.pk, "nickname": device.nickname},
+        "team": {"id": team.pk, "name": team.name},
+        "employees": employees,
+        "time_zone": device.time_zone or team.time_zone,
+        "clients": clients,
+        "functionality": [item.value for item in Functionality if item.value in allowed],
+    }

@@ -1,0 +1,298 @@
+"""
+Benchmark of the device API's hottest call, `POST /check-ins`, against the
+bare `GET /health` measured in the same run on the same machine (DESIGN §1).
+
+    .venv/bin/python bench/device_api.py [--seconds 10] [--devices 2000] [--clients 4]
+
+It starts a throwaway PostgreSQL (scripts/with-postgres.sh), migrates it,
+creates registered devices with credentials, starts gunicorn on the loopback
+interface and drives it from separate load-generator processes that keep
+their HTTP/1.1 connections open, each cycling through its own share of the
+devices. It prints requests per second for both calls, their ratio (the aim
+is at least 0.5) and the number of errors (which must be 0); a third phase
+measures check-ins with write coalescing turned off, for information.
+
+The load generator is Python's http.client in separate processes (one
+connection each), so it needs nothing beyond the standard library; it shares
+the machine's cores with the server and PostgreSQL, as the DESIGN figures did.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/api/device/v1"
+CHECK_IN_BODY = json.dumps(
+    {"name": "Bench tablet", "os_type": "Android 14", "platform": "Android", "app_version": "5.4.1"}
+).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(var_dir: str, write_interval: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        "BACKOFFICE_VAR_DIR": var_dir,
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        "CHECK_IN_WRITE_INTERVAL_SECONDS": str(write_interval),
+    }
+
+
+def create_database(url: str) -> None:
+    """Create the database that DATABASE_URL names in the throwaway cluster, which starts without it."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_database(env: dict[str, str], devices: int) -> list[str]:
+    """Migrate and create ``devices`` registered devices; return their credentials."""
+    create_database(env["DATABASE_URL"])
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "createcachetable"], env=env, check=True, cwd=ROOT)
+    script = f"""
+import datetime, json, sys
+import django
+django.setup()
+from django.utils import timezone
+from backoffice.core.scoping import company_scope
+from backoffice.devices.codes import credential_digest, credential_generate
+from backoffice.devices.models import Device, DeviceCredential
+from backoffice.licensing.models import License
+from backoffice.organization.models import Client, Employee, Team
+from backoffice.tenancy.services import company_create
+
+count = {devices}
+company = company_create(name="Bench Co")
+now = timezone.now()
+with company_scope(company):
+    team = Team.objects.get(is_default=True)
+    Employee.objects.bulk_create(
+        [Employee(company=company, team=team, name=f"Tech {{n}}", email=f"tech{{n}}@bench.example") for n in range(20)]
+    )
+    Client.objects.bulk_create(
+        [Client(company=company, name=f"Client {{n}}", client_type="retail" if n % 3 else "wholesale")
+         for n in range(50)]
+    )
+    licenses = License.objects.bulk_create(
+        [License(company=company, number=f"B-{{n:06d}}", license_type="standard") for n in range(count)]
+    )
+    devices = Device.objects.bulk_create(
+        [Device(company=company, team=team, license=lic, nickname=f"Bench {{n:05d}}", device_name="Bench tablet",
+                os_type="Android 14", platform="Android", app_version="5.4.1", registered_at=now, changed_at=now,
+                last_check_in_at=now - datetime.timedelta(hours=1))
+         for n, lic in enumerate(licenses)]
+    )
+    credentials = [credential_generate() for _ in devices]
+    DeviceCredential.objects.bulk_create(
+        [DeviceCredential(company=company, device=d, digest=credential_digest(c)) for d, c in zip(devices, credentials)]
+    )
+json.dump(credentials, sys.stdout)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+    )
+    return json.loads(result.stdout)
+
+
+def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [
+        gunicorn,
+        "backoffice.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", f"{API}/health")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+class NoDelayConnection(http.client.HTTPConnection):
+    """A client connection that sends each request at once (Nagle's delay would dominate on loopback)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def load_worker(
+    port: int, kind: str, credentials: list[str], start: float, seconds: float, queue, once: bool = False
+) -> None:
+    """
+    Send requests back to back on one kept-alive connection until the deadline
+    (or, with ``once``, until every credential was used once); report (done, errors).
+    """
+    connection = NoDelayConnection("127.0.0.1", port, timeout=30)
+    done = errors = 0
+    index = 0
+    while time.time() < start:
+        time.sleep(0.001)
+    deadline = start + seconds
+    while (index < len(credentials)) if once else (time.time() < deadline):
+        try:
+            if kind == "health":
+                connection.request("GET", f"{API}/health")
+            else:
+                credential = credentials[index % len(credentials)]
+                index += 1
+                connection.request(
+                    "POST",
+                    f"{API}/check-ins",
+                    body=CHECK_IN_BODY,
+                    headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
+                )
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
+                done += 1
+            else:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+    connection.close()
+    queue.put((done, errors))
+
+
+def measure(
+    port: int, kind: str, credentials: list[str], clients: int, seconds: float, once: bool = False
+) -> tuple[float, int]:
+    """
+    Requests per second and errors over ``seconds`` (or over one pass through
+    every credential, with ``once``), from ``clients`` load-generator processes.
+    """
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    start = time.time() + 1.0
+    shares = [credentials[n::clients] for n in range(clients)]
+    processes = [
+        multiprocessing.Process(target=load_worker, args=(port, kind, shares[n], start, seconds, queue, once))
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=600) for _ in processes]
+    elapsed = time.time() - start
+    for process in processes:
+        process.join(timeout=30)
+    done = sum(result[0] for result in results)
+    errors = sum(result[1] for result in results)
+    return done / (elapsed if once else seconds), errors
+
+
+def run(args: argparse.Namespace) -> int:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("DATABASE_URL must point at PostgreSQL (run without --inner to start a throwaway one)")
+    with tempfile.TemporaryDirectory(prefix="bench-var-") as var_dir:
+        env = server_env(var_dir, write_interval=60)
+        print(f"Creating {args.devices} registered devices ...", flush=True)
+        credentials = prepare_database(env, args.devices)
+        port = free_port()
+        generator = "Python http.client (keep-alive, TCP_NODELAY)"
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads; load: {args.clients} connections "
+            f"via {generator}; {args.seconds:g} s per phase; {os.cpu_count()} CPUs",
+            flush=True,
+        )
+        total_errors = 0
+        server = start_server(env, port, args.workers, args.threads)
+        try:
+            measure(port, "health", credentials, args.clients, 2)  # warm-up
+            bare, bare_errors = measure(port, "health", credentials, args.clients, args.seconds)
+            # First check-in of every device: it writes and computes the configuration's ETag.
+            first, first_errors = measure(port, "check-ins", credentials, args.clients, args.seconds, once=True)
+            check_ins, check_in_errors = measure(port, "check-ins", credentials, args.clients, args.seconds)
+        finally:
+            stop_server(server)
+        total_errors += bare_errors + first_errors + check_in_errors
+
+        server = start_server(server_env(var_dir, write_interval=0), port, args.workers, args.threads)
+        try:
+            writing, writing_errors = measure(port, "check-ins", credentials, args.clients, args.seconds)
+        finally:
+            stop_server(server)
+        total_errors += writing_errors
+
+    ratio = check_ins / bare if bare else 0.0
+    print(f"GET  /health                 {bare:8.0f} requests/s   errors {bare_errors}")
+    print(f"POST /check-ins (coalesced)  {check_ins:8.0f} requests/s   errors {check_in_errors}")
+    print(f"POST /check-ins (first/cold) {first:8.0f} requests/s   errors {first_errors}  (information)")
+    print(f"POST /check-ins (every write){writing:8.0f} requests/s   errors {writing_errors}  (information)")
+    print(f"ratio check-ins / bare       {ratio:8.2f}   (aim >= 0.5)")
+    print(f"errors                       {total_errors:8d}   (must be 0)")
+    return 0 if total_errors == 0 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measured phase (max 60)")
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (1: sync workers)")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.seconds = min(max(args.seconds, 1.0), 60.0)
+    if args.inner:
+        return run(args)
+    wrapper = ROOT / "scripts" / "with-postgres.sh"
+    return subprocess.run(
+        [str(wrapper), sys.executable, str(Path(__file__).resolve()), "--inner", *sys.argv[1:]]
+    ).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""
+Reads for the device API.
+
+The credential look-up runs on every authenticated call, so it is one
+statement on the unique digest index, compiled once per process rather than
+by the ORM on each call (the ORM's query compilation would cost several times
+the rest of a check-in). Its columns are taken from the models' metadata and
+its values go through the fields' own database converters, so it follows the
+models as they change.
+"""
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Field, Model
+from django.utils import timezone
+
+from backoffice.devices.codes import credential_digest
+from backoffice.devices.models import Device, DeviceCredential
+from backoffice.devices.selectors import device_effective_config
+from backoffice.licensing.choices import LicenseStatus
+from backoffice.licensing.models import License
+from backoffice.organization.models import Team
+from backoffice.tenancy.middleware import company_zone
+from backoffice.tenancy.models import Company
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The columns of one model in the credential look-up, and how to turn them into an instance."""
+
+    model: type[Model]
+    fields: tuple[Field, ...]
+    converters: tuple[tuple[tuple[Converter, ...], Any], ...]
+
+    @property
+    def attnames(self) -> list[str]:
+        return [field.attname for field in self.fields]
+
+    def build(self, values: tuple[Any, ...]) -> Model:
+        converted = list(values)
+        for index, (functions, expression) in enumerate(self.converters):
+            for function in functions:
+                converted[index] = function(converted[index], expression, connection)
+        return self.model.from_db(connection.alias, self.attnames, converted)
+
+
+# The columns read with the credential: every field of the device, and of its
+# team, license and company those needed to authenticate the device and to
+# compute its configuration. Other fields of those three stay deferred (read
+# on access, which the API does not do).
+RELATED_FIELDS = {
+    Team: ("id", "company", "name", "time_zone", "area", "changed_at"),
+    License: ("id", "company", "number", "license_type", "expires_on", "is_suspended"),
+    Company: ("id", "name", "default_time_zone", "area_support", "default_functionality", "changed_at"),
+}
+
+
+@functools.cache
+def _credential_statement(vendor: str) -> tuple[str, tuple[_Part, ...]]:
+    """The SQL of the credential look-up and its column groups, for the database ``vendor``."""
+    quote = connection.ops.quote_name
+    aliases: tuple[tuple[str, type[Model]], ...] = (("d", Device), ("t", Team), ("l", License), ("c", Company))
+    parts = []
+    columns = []
+    for alias, model in aliases:
+        # In the models' own field order, which Model.from_db expects.
+        wanted = RELATED_FIELDS.get(model)
+        fields: tuple[Field, ...] = tuple(f for f in model._meta.concrete_fields if wanted is None or f.name in wanted)
+        converters = []
+        for field in fields:
+            expression = field.get_col(alias)
+            functions = tuple(connection.ops.get_db_converters(expression)) + tuple(field.get_db_converters(connection))
+            converters.append((functions, expression))
+            columns.append(f"{alias}.{quote(str(field.column))}")
+        parts.append(_Part(model=model, fields=fields, converters=tuple(converters)))
+
+    def column(model: type[Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        return quote(str(field.column))
+
+    pk = quote("id")
+    sql = (
+        f"SELECT {', '.join(columns)} "
+        f"FROM {quote(DeviceCredential._meta.db_table)} cr "
+        f"INNER JOIN {quote(Device._meta.db_table)} d ON d.{pk} = cr.{column(DeviceCredential, 'device')} "
+        f"INNER JOIN {quote(Team._meta.db_table)} t ON t.{pk} = d.{column(Device, 'team')} "
+        f"LEFT OUTER JOIN {quote(License._meta.db_table)} l ON l.{pk} = d.{column(Device, 'license')} "
+        f"INNER JOIN {quote(Company._meta.db_table)} c ON c.{pk} = d.{column(Device, 'company')} "
+        f"WHERE cr.{column(DeviceCredential, 'digest')} = %s "
+        f"AND cr.{column(DeviceCredential, 'revoked_at')} IS NULL "
+        f"AND d.{column(Device, 'registered_at')} IS NOT NULL"
+    )
+    return sql, tuple(parts)
+
+
+def _lookup_cursor() -> Any:
+    """
+    A cursor for the credential look-up. On PostgreSQL it binds parameters on
+    the server so that the statement is prepared once per connection: planning
+    the five-table join costs several times its execution. Django's own
+    queries keep client-side binding and are never prepared, so only this
+    statement is. ``DEVICE_API_PREPARED_LOOKUP=0`` turns it off behind a
+    connection pooler that does not support prepared statements.
+    """
+    if connection.vendor != "postgresql" or not settings.DEVICE_API_PREPARED_LOOKUP:
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = 0
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(raw)
+    # Wrapped like Django's own cursors, so the query is logged and counted as any other.
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    return wrap(cursor)  # type: ignore[arg-type]
+
+
+def _fetch_one(sql: str, params: list[str]) -> tuple[Any, ...] | None:
+    """
+    Run the look-up and return its row. The look-up stands in for the
+    per-request connection health check (``CONN_HEALTH_CHECKS``), which would
+    cost a round trip of its own: a connection found dead is closed and the
+    look-up, a read outside any transaction, is tried once more on a new one.
+    """
+    for attempt in (1, 2):
+        try:
+            with _lookup_cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except (InterfaceError, OperationalError):
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+            connection.close()
+            continue
+        connection.health_check_done = True  # type: ignore[attr-defined]
+        return row
+    return None
+
+
+def device_for_credential(*, credential: str) -> Device | None:
+    """
+    The registered device holding the live ``credential``, or None, with its
+    team, license (None when it has none) and company loaded.
+
+    A credential can belong to any company: this look-up is deliberately not
+    scoped (it is the credential that says which company), and the caller
+    opens the device's company scope. One query on the unique digest index.
+    """
+    sql, parts = _credential_statement(connection.vendor)
+    row = _fetch_one(sql, [credential_digest(credential)])
+    if row is None:
+        return None
+    instances = []
+    start = 0
+    for part in parts:
+        values = tuple(row[start : start + len(part.fields)])
+        start += len(part.fields)
+        instances.append(part.build(values) if values[0] is not None else None)
+    device, team, license, company = instances
+    assert isinstance(device, Device)
+    Device._meta.get_field("team").set_cached_value(device, team)  # type: ignore[union-attr]
+    Device._meta.get_field("license").set_cached_value(device, license)  # type: ignore[union-attr]
+    Device._meta.get_field("company").set_cached_value(device, company)  # type: ignore[union-attr]
+    return device
+
+
+def device_license_is_active(*, device: Device) -> bool:
+    """
+    Whether the device holds a license that is active today in its company's
+    time zone (the day the Back Office shows), the expiry day itself included.
+    """
+    if device.license is None:
+        return False
+    day = timezone.localdate(timezone=company_zone(device.company))
+    return device.license.status_on(day) == LicenseStatus.ACTIVE
+
+
+def config_etag(config: dict[str, object]) -> str:
+    """
+    The strong ETag of a configuration: a hash of its canonical JSON, quoted as
+    the ``ETag`` header carries it, so equal settings give equal tags in every
+    process.
+    """
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+def _config_cache_key(device: Device) -> str:
+    """
+    A cache key that changes with every configuration input held in the
+    device's, team's and company's own rows (all loaded with the credential),
+    so a change there is seen at the next check-in; only the employee and
+    client lists, which live in other tables, rely on the entry's expiry.
+    """
+    team = device.team
+    company = device.company
+    inputs = [
+        device.pk,
+        device.changed_at,
+        device.nickname,
+        device.time_zone,
+        device.team_id,
+        device.client_selection_type,
+        device.client_scope,
+        device.include_area_clients,
+        device.functionality_mode,
+        device.functionality,
+        team.name,
+        team.time_zone,
+        team.area_id,
+        team.changed_at,
+        company.area_support,
+        company.default_functionality,
+        company.changed_at,
+    ]
+    fingerprint = hashlib.sha256(repr(inputs).encode()).hexdigest()[:24]
+    return f"device-config-etag:{device.pk}:{fingerprint}"
+
+
+# This process's copy of recently seen configuration ETags: cache key -> (etag,
+# monotonic expiry). It saves a cache round trip on most check-ins and holds
+# nothing that must be shared: losing it costs a recomputation, and a copy
+# can lag behind another process's by at most CONFIG_ETAG_CACHE_SECONDS, the
+# delay already allowed for employee and client changes.
+_LOCAL_ETAGS: dict[str, tuple[str, float]] = {}
+_LOCAL_ETAGS_MAX = 20_000
+
+
+def _remember_locally(key: str, etag: str) -> None:
+    if len(_LOCAL_ETAGS) >= _LOCAL_ETAGS_MAX:
+        _LOCAL_ETAGS.clear()
+    _LOCAL_ETAGS[key] = (etag, time.monotonic() + settings.CONFIG_ETAG_CACHE_SECONDS)
+
+
+def device_config_with_etag(*, device: Device) -> tuple[dict[str, object], str]:
+    """
+    The device's effective configuration and its ETag, computed afresh (for
+    ``GET /config``); the ETag is remembered for check-ins. Run inside the
+    device's company scope.
+    """
+    config = device_effective_config(device=device)
+    etag = config_etag(config)
+    key = _config_cache_key(device)
+    if cache.get(key) != etag:
+        cache.set(key, etag, timeout=settings.CONFIG_ETAG_CACHE_SECONDS)
+    _remember_locally(key, etag)
+    return config, etag
+
+
+def device_config_etag(*, device: Device) -> str:
+    """
+    The configuration's ETag for a check-in, from this process's copy or the
+    shared cache when they hold one for the current device, team and company
+    settings, else computed. Changes of those settings show at once; changes of the team's
+    employees or of clients show within ``CONFIG_ETAG_CACHE_SECONDS`` (and at
+    once on ``GET /config``). Run inside the device's company scope.
+    """
+    key = _config_cache_key(device)
+    local = _LOCAL_ETAGS.get(key)
+    if local is not None and local[1] > time.monotonic():
+        return local[0]
+    etag = cache.get(key)
+    if etag is None:
+        etag = config_etag(device_effective_config(device=device))
+        cache.set(key, etag, timeout=settings.CONFIG_ETAG_CACHE_SECONDS)
+    _remember_locally(key, etag)
+    return etag
