@@ -45,11 +45,6 @@ if not SECRET_KEY:
 CODE_DIGEST_KEY = os.environ.get("CODE_DIGEST_KEY", "")
 CODE_ENCRYPTION_KEY = os.environ.get("CODE_ENCRYPTION_KEY", "")
 
-# Most registration codes live at once, across every company. It bounds the
-# chance that a guessed code hits a live one (DESIGN §3): the device API's
-# failed-attempt limits are sized against this number.
-REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -212,7 +207,8 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # Registration codes and the device API (DESIGN §3, docs/device-api.md).
 # Failed redemptions are limited per client address and for everyone together
 # in fixed windows; with at most REGISTRATION_MAX_LIVE_CODES live codes, a
-# guesser's chance per window stays below 2**-20 (pinned by a test).
+# guesser's chance per window stays below 2**-20 (pinned by a test). Issuing a
+# code beyond REGISTRATION_MAX_LIVE_CODES, across every company, is refused.
 REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
 REGISTRATION_FAILED_PER_ADDRESS = int(os.environ.get("REGISTRATION_FAILED_PER_ADDRESS", "20"))
 REGISTRATION_FAILED_GLOBAL = int(os.environ.get("REGISTRATION_FAILED_GLOBAL", "500"))
