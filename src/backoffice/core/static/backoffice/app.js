@@ -63,6 +63,21 @@
         return el.getAttribute("data-keep-open");
       });
     });
+    // When a pending row disappears (its code was redeemed, or cancelled), the
+    // registered devices table reloads itself so the new device shows at once.
+    var pendingIds = null;
+    function readPendingIds() {
+      var section = document.getElementById("pending-registrations");
+      return section ? (section.getAttribute("data-pending-ids") || "").trim().split(/\s+/).filter(Boolean) : null;
+    }
+    pendingIds = readPendingIds();
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var now = readPendingIds();
+      if (now && pendingIds && pendingIds.some(function (id) { return now.indexOf(id) === -1; })) {
+        htmx.trigger(document.body, "devices-changed");
+      }
+      if (now) { pendingIds = now; }
+    });
     document.body.addEventListener("htmx:afterSettle", function (e) {
       openQr.forEach(function (key) {
         var el = document.querySelector('details[data-keep-open="' + key + '"]');
