@@ -28,8 +28,7 @@ def neutralise(value: str) -> str:
 def _when(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> str:
     if value is None:
         return ""
-    local = value.astimezone(zone)
-    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+    return value.astimezone(zone).replace(tzinfo=None).isoformat(" ", "minutes")
 
 
 def _license_status(is_suspended: bool | None, expires_on: datetime.date | None, today: datetime.date) -> str:
@@ -67,11 +66,10 @@ def report_lines(rows: Iterable[tuple[Any, ...]], *, time_zone: str) -> Iterator
             str(types.get(lic_type, lic_type or "")), _license_status(lic_suspended, lic_expires, today),
             time_zone_name or "",
         ]  # fmt: skip
-        writer.writerow(
-            [neutralise(cell) for cell in cells]
-            + [_when(registered, zone), _when(changed, zone), _when(last_seen, zone)]
-            + [service_requests, inspections, work_orders]
-        )
+        cells = [neutralise(cell) for cell in cells]
+        cells += (_when(registered, zone), _when(changed, zone), _when(last_seen, zone),
+                  service_requests, inspections, work_orders)  # fmt: skip
+        writer.writerow(cells)
         pending += 1
         if pending == ROWS_PER_CHUNK:
             yield buffer.getvalue()
