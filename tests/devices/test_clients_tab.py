@@ -51,7 +51,8 @@ def edit_payload(device, **overrides) -> dict:
 def test_add_dialog_has_three_tabs_and_the_clients_controls(as_admin_a, layout):
     html = as_admin_a.get("/devices/add/").content.decode()
     for tab in ("Device Settings", "Clients", "Allowed Functionality"):
-        assert f'role="tab"' in html and f">{tab}</button>" in html
+        assert 'role="tab"' in html
+        assert f">{tab}</button>" in html
     assert html.count('role="tabpanel"') == 3
     assert 'name="client_selection_type" value="wholesale"' in html
     assert 'name="client_scope" value="selected"' in html
@@ -270,7 +271,9 @@ def test_client_search_lists_matching_active_wholesale_clients_only(as_admin_a, 
     ).content.decode()
     for name in ("wholesale_in", "wholesale_out", "wholesale_picked", "wholesale_doc"):
         assert f"{name} · #{layout.clients[name].pk}" in html
-    assert "archived" not in html and "retail" not in html and "foreign" not in html
+    assert "archived" not in html
+    assert "retail" not in html
+    assert "foreign" not in html
     many = as_admin_a.get("/devices/clients/search/", {"q": "fleet"}).content.decode()
     assert many.count("<option") == 50
     own_name = as_admin_a.get("/devices/clients/search/", {"client_pick": "picked"}).content.decode()

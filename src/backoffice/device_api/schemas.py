@@ -67,7 +67,9 @@ class DocumentIn(StrictSchema):
         Field(description='The document\'s number as shown on the device, for example "WO-1001"; 1 to 64 characters.')
     )
     client_id: StrictInt = Field(
-        description="The client's id, one of the `clients` of `GET /config` (or of an earlier document on this device)."
+        ge=1,
+        le=2**63 - 1,
+        description="The client's id: one of the `clients` of `GET /config`, or of an earlier document here.",
     )
 
 
