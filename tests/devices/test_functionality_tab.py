@@ -113,3 +113,10 @@ def test_service_refuses_unknown_functionality(admin_a, company_a, team_a, licen
         )
     assert "functionality" in refused.value.message_dict
     assert snapshot(company_a)["devices"] == 0
+
+
+def test_custom_still_starts_from_the_company_set_after_a_round_trip(as_admin_a, team_a, licenses_a):
+    data = device_payload(team=team_a, license=licenses_a[0], functionality_mode="company", action="preview")
+    html = as_admin_a.post("/devices/add/", data).content.decode()
+    assert 'value="inspections" checked' in html
+    assert 'value="work_orders" checked' in html

@@ -222,6 +222,13 @@ class DeviceSettingsForm(forms.Form):
 
     @property
     def functionality_values(self) -> list[str]:
+        """
+        The ticked Custom check boxes; under Use Company Settings the
+        company's set, which Custom starts from (the boxes are not posted
+        while they are disabled).
+        """
+        if self.mode == FunctionalityMode.COMPANY:
+            return list(self.company.default_functionality or []) if self.company else []
         return [str(v) for v in self.value("functionality") or [] if str(v) in Functionality.values]
 
     @property
