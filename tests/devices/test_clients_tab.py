@@ -201,7 +201,7 @@ def test_clients_used_in_documents_are_shown_on_edit(as_admin_a, company_a, devi
             company=company_a, kind="work_order", number="WO-8", client=layout.clients["retail_out"], device=device_a
         )
     html = as_admin_a.get(f"/devices/{device_a.pk}/edit/").content.decode()
-    assert 'wholesale_doc <span class="badge">used in documents</span>' in html
+    assert 'wholesale_doc <span class="badge badge--neutral">used in documents</span>' in html
     assert "retail_out <span" not in html
 
 
