@@ -248,7 +248,7 @@ def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
 def device_add_preview(request: CompanyRequest) -> HttpResponse:
     """The effective configuration of a new device's unsaved settings (the dialog's preview, over htmx)."""
     form = dialog_action_form(data=request.POST, user=request.user)
-    return render(request, f"{DEVICE_DIALOG}#preview", {"form": form, "preview_url": request.path})
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
 
 
 @device_writer_required
@@ -257,7 +257,7 @@ def device_edit_preview(request: CompanyRequest, pk: int) -> HttpResponse:
     """The effective configuration of a device's unsaved settings, with its documents."""
     device = device_get_for_company(user=request.user, pk=pk)
     form = dialog_action_form(data=request.POST, user=request.user, device=device)
-    return render(request, f"{DEVICE_DIALOG}#preview", {"form": form, "preview_url": request.path})
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
 
 
 @device_writer_required
