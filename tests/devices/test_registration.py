@@ -56,7 +56,7 @@ def test_dialog_renders_as_page_and_as_htmx_fragment(as_admin_a, licenses_a, emp
     assert ">Recipients<" in html
     assert "(Use Team&#x27;s default time zone)" in html or "(Use Team's default time zone)" in html
     assert 'role="tablist"' in html
-    assert html.count('role="tab"') == 1
+    assert html.count('role="tab"') == 3
     assert "Device Settings" in html
     for minutes, label in (
         (15, "15 minutes"),

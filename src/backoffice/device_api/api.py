@@ -30,6 +30,8 @@ from backoffice.device_api.schemas import (
     CheckInIn,
     CheckInOut,
     ConfigOut,
+    DocumentIn,
+    DocumentOut,
     ErrorOut,
     HealthOut,
     RegistrationIn,
@@ -38,6 +40,7 @@ from backoffice.device_api.schemas import (
 from backoffice.device_api.selectors import device_config_etag, device_config_with_etag
 from backoffice.device_api.services import device_check_in, device_register
 from backoffice.devices.models import Device
+from backoffice.documents.services import ClientNotAvailable, document_record
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +281,36 @@ def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     # The body is two plain values: serialised directly, as this is the API's hottest call.
     body = {"config_etag": device_config_etag(device=device), "server_time": timezone.now().isoformat()}
     return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
+
+
+@device_router.post(
+    "/documents",
+    response={201: DocumentOut, **AUTH_ERRORS, **BODY_ERRORS},
+    summary="Record a service request, inspection or work order",
+    operation_id="record_document",
+)
+def record_document(request: HttpRequest, payload: DocumentIn) -> Status:
+    """
+    Record a document created on this device for a client. The client must be
+    one this device may choose (the `clients` of `GET /config`); otherwise, and
+    for an unknown client id or another company's, the answer is
+    `403 client_not_available` and nothing is recorded. Under the Clients
+    tab's *Selected*, a wholesale client recorded here stays available on the
+    device even when it is not among its Assigned Clients.
+    """
+    device: Device = request.auth  # type: ignore[attr-defined]
+    try:
+        document = document_record(device=device, kind=payload.kind, number=payload.number, client_id=payload.client_id)
+    except ClientNotAvailable:
+        raise errors.client_not_available() from None
+    body = {
+        "id": document.pk,
+        "kind": document.kind,
+        "number": document.number,
+        "client_id": document.client_id,
+        "created_at": document.created_at,
+    }
+    return Status(201, body)
 
 
 api.add_router("", device_router)

@@ -76,3 +76,11 @@ def method_not_allowed(allowed: str) -> ApiError:
     return ApiError(
         405, "method_not_allowed", f"This call does not accept this method; it accepts {allowed}.", {"Allow": allowed}
     )
+
+
+def client_not_available() -> ApiError:
+    return ApiError(
+        403,
+        "client_not_available",
+        "This client is not available on this device; fetch the configuration for the clients it may choose.",
+    )

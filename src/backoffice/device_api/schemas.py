@@ -8,10 +8,10 @@ reference documentation of the contract (served in the OpenAPI schema).
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 SHORT_TEXT_MAX = 64
 LONG_TEXT_MAX = 256
@@ -55,6 +55,32 @@ class CheckInIn(StrictSchema):
     os_type: ShortText = Field(description="Operating system and version, at most 64 characters.")
     platform: ShortText = Field(description='"Android", "iOS" or "Windows"; at most 64 characters.')
     app_version: ShortText = Field(description="The ReconPro version installed, at most 64 characters.")
+
+
+class DocumentIn(StrictSchema):
+    """A service request, inspection or work order created on the device."""
+
+    kind: Literal["service_request", "inspection", "work_order"] = Field(
+        description='"service_request", "inspection" or "work_order".'
+    )
+    number: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)] = (
+        Field(description='The document\'s number as shown on the device, for example "WO-1001"; 1 to 64 characters.')
+    )
+    client_id: StrictInt = Field(
+        ge=1,
+        le=2**63 - 1,
+        description="The client's id: one of the `clients` of `GET /config`, or of an earlier document here.",
+    )
+
+
+class DocumentOut(Schema):
+    """A recorded document."""
+
+    id: int = Field(description="The document's id in the Back Office.")
+    kind: str = Field(description='"service_request", "inspection" or "work_order".')
+    number: str = Field(description="The document's number, as sent.")
+    client_id: int = Field(description="The client's id.")
+    created_at: datetime = Field(description="When the Back Office recorded the document, UTC.")
 
 
 class DeviceRef(Schema):

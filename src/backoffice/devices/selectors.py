@@ -1,7 +1,8 @@
 """Reads on devices."""
 
 import datetime
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +11,14 @@ from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
+from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
 from backoffice.devices.codes import code_format, code_unseal
-from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.models import Device, DeviceClient, RegistrationCode
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.models import Document
 from backoffice.notifications.models import OutboxEmail
-from backoffice.tenancy.models import User
+from backoffice.organization.models import Client, Employee, Team
+from backoffice.tenancy.models import Company, User
 
 # Sort keys offered on the Active Devices page, mapped to the ORM ordering.
 DEVICE_SORTS: dict[str, tuple[str, ...]] = {
@@ -279,6 +282,90 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     return rows
 
 
+def _types_of(client_selection_type: str) -> list[str]:
+    """The client types that a Client Selection Type makes available."""
+    from backoffice.organization.choices import ClientType
+
+    return {
+        ClientSelectionType.BOTH: [ClientType.RETAIL, ClientType.WHOLESALE],
+        ClientSelectionType.RETAIL: [ClientType.RETAIL],
+        ClientSelectionType.WHOLESALE: [ClientType.WHOLESALE],
+    }.get(client_selection_type, [])  # type: ignore[call-overload]
+
+
+def effective_clients(
+    *,
+    company: Company,
+    team: Team,
+    client_selection_type: str,
+    client_scope: str,
+    include_area_clients: bool,
+    assigned_client_ids: Iterable[int],
+    device_id: int | None = None,
+) -> QuerySet[Client]:
+    """
+    The clients available on a device with these Clients tab settings, active
+    ones only, sorted by name: the one rule (docs/clients-and-functionality.md)
+    behind the device's configuration, the dialog's preview and the documents
+    a device may record. Usable for a saved device and for unsaved settings;
+    ``device_id`` adds the wholesale clients of documents recorded on that
+    device. Run inside the company's scope.
+
+    - *All* gives every client of the selected type(s).
+    - *Selected* gives every retail client when the type includes retail
+      (particular retail clients cannot be selected), plus, when the type
+      includes wholesale, the assigned wholesale clients and the wholesale
+      clients of documents recorded on this device.
+    - *Include ALL from Area* adds the clients of the team's area, within the
+      selected type(s), when the company has Area Support.
+    """
+    from backoffice.organization.choices import ClientType
+
+    types = _types_of(client_selection_type)
+    if client_scope == ClientScope.ALL:
+        chosen = Q(client_type__in=types)
+    else:
+        chosen = Q(pk__in=[])
+        if ClientType.RETAIL in types:
+            chosen |= Q(client_type=ClientType.RETAIL)
+        if ClientType.WHOLESALE in types:
+            ids = assigned_client_ids if isinstance(assigned_client_ids, QuerySet) else list(assigned_client_ids)
+            picked = Q(pk__in=ids)
+            if device_id is not None:
+                picked |= Q(pk__in=Document.objects.filter(device_id=device_id).values("client_id"))
+            chosen |= Q(client_type=ClientType.WHOLESALE) & picked
+    if company.area_support and include_area_clients and team.area_id is not None:
+        chosen |= Q(area_id=team.area_id, client_type__in=types)
+    return Client.objects.filter(chosen, company_id=company.pk, is_active=True).order_by("name", "id")
+
+
+def effective_functionality(*, company: Company, functionality_mode: str, functionality: Iterable[str]) -> list[str]:
+    """
+    The functions allowed on a device: the company's default set under "Use
+    Company Settings" (so a later change there reaches the device), else the
+    device's own; in the order of ``Functionality``.
+    """
+    if functionality_mode == FunctionalityMode.COMPANY:
+        allowed = set(company.default_functionality or [])
+    else:
+        allowed = set(functionality or [])
+    return [item.value for item in Functionality if item.value in allowed]
+
+
+def device_document_clients(*, device_id: int) -> QuerySet[Client]:
+    """
+    Active wholesale clients of documents recorded on the device: available
+    on it under *Selected* even when not in Assigned Clients.
+    """
+    from backoffice.organization.choices import ClientType
+
+    return Client.objects.filter(
+        client_type=ClientType.WHOLESALE,
+        is_active=True,
+        pk__in=Document.objects.filter(device_id=device_id).values("client_id"),
+    ).order_by("name", "id")
+
+
 def device_effective_config(*, device: Device) -> dict[str, object]:
     """
     The settings a registered device runs with, as the device API serves them
@@ -292,59 +379,125 @@ def device_effective_config(*, device: Device) -> dict[str, object]:
     - employees: the active employees of the device's team, who may use
       ReconPro on it;
     - time zone: the device's own, else its team's default;
-    - clients (active ones only), from the Clients tab: *All* gives every
-      client of the selected type(s). *Selected* gives every retail client
-      when the type allows retail (particular retail clients cannot be
-      selected), plus, when the type allows wholesale, the assigned wholesale
-      clients and the wholesale clients of documents recorded on this device.
-      *Include ALL from Area* adds the clients of the team's area, within the
-      selected type(s), when the company has Area Support;
-    - functionality: the company's default set under "Use Company Settings",
-      else the device's own, in the order of ``Functionality``.
+    - clients: ``effective_clients`` for the device's Clients tab, with its
+      assigned clients and its documents;
+    - functionality: ``effective_functionality`` for its Allowed
+      Functionality tab.
     """
-    # Imported here: only this selector of the module needs them.
-    from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
-    from backoffice.devices.models import DeviceClient
-    from backoffice.documents.models import Document
-    from backoffice.organization.choices import ClientType
-    from backoffice.organization.models import Client, Employee
-
     team = device.team
     company = device.company
     employees = list(
         Employee.objects.filter(team_id=device.team_id, is_active=True).order_by("name", "id").values("id", "name")
     )
-
-    types = {
-        ClientSelectionType.BOTH: [ClientType.RETAIL, ClientType.WHOLESALE],
-        ClientSelectionType.RETAIL: [ClientType.RETAIL],
-        ClientSelectionType.WHOLESALE: [ClientType.WHOLESALE],
-    }.get(ClientSelectionType(device.client_selection_type), [])
-    if device.client_scope == ClientScope.ALL:
-        chosen = Q(client_type__in=types)
-    else:
-        chosen = Q(pk__in=[])
-        if ClientType.RETAIL in types:
-            chosen |= Q(client_type=ClientType.RETAIL)
-        if ClientType.WHOLESALE in types:
-            chosen |= Q(client_type=ClientType.WHOLESALE) & (
-                Q(pk__in=DeviceClient.objects.filter(device_id=device.pk).values("client_id"))
-                | Q(pk__in=Document.objects.filter(device_id=device.pk).values("client_id"))
-            )
-    if company.area_support and device.include_area_clients and team.area_id is not None:
-        chosen |= Q(area_id=team.area_id, client_type__in=types)
-    rows = Client.objects.filter(chosen, is_active=True).order_by("name", "id").values("id", "name", "client_type")
+    rows = effective_clients(
+        company=company,
+        team=team,
+        client_selection_type=device.client_selection_type,
+        client_scope=device.client_scope,
+        include_area_clients=device.include_area_clients,
+        assigned_client_ids=DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True),
+        device_id=device.pk,
+    ).values("id", "name", "client_type")
     clients = [{"id": row["id"], "name": row["name"], "type": row["client_type"]} for row in rows]
-
-    if device.functionality_mode == FunctionalityMode.COMPANY:
-        allowed = set(company.default_functionality or [])
-    else:
-        allowed = set(device.functionality or [])
     return {
         "device": {"id": device.pk, "nickname": device.nickname},
         "team": {"id": team.pk, "name": team.name},
         "employees": employees,
         "time_zone": device.time_zone or team.time_zone,
         "clients": clients,
-        "functionality": [item.value for item in Functionality if item.value in allowed],
+        "functionality": effective_functionality(
+            company=company, functionality_mode=device.functionality_mode, functionality=device.functionality
+        ),
     }
+
+
+CLIENT_SEARCH_LIMIT = 50
+PREVIEW_NAMES = 20
+
+
+def wholesale_client_search(*, q: str, limit: int = CLIENT_SEARCH_LIMIT) -> list[Client]:
+    """
+    Active wholesale clients of the scoped company whose name contains ``q``
+    (any case), by name, at most ``limit``: the Assigned Clients drop-down,
+    which has to cope with thousands of clients.
+    """
+    from backoffice.organization.choices import ClientType
+
+    clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
+    if q.strip():
+        clients = clients.filter(name__icontains=q.strip()[:150])
+    return list(clients.order_by("name", "id")[:limit])
+
+
+def wholesale_client_pick(*, text: str) -> tuple[Client | None, str]:
+    """
+    The client meant by the text of the Assigned Clients box: an entry of the
+    list ("Name · #12"), else the one active wholesale client with exactly
+    that name. Returns the client, or None and the reason to show.
+    """
+    from backoffice.organization.choices import ClientType
+
+    text = text.strip()
+    if not text:
+        return None, "Choose a wholesale client from the list, then click Add."
+    clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
+    match = re.search(r"#(\d{1,12})$", text)
+    if match:
+        client = clients.filter(pk=int(match.group(1))).first()
+        if client is not None:
+            return client, ""
+    named = list(clients.filter(name__iexact=text)[:2])
+    if len(named) == 1:
+        return named[0], ""
+    if named:
+        return None, f"Several wholesale clients are called “{text}”; choose one from the list."
+    return None, f"No active wholesale client is called “{text}”; choose one from the list."
+
+
+@dataclass(frozen=True)
+class ConfigPreview:
+    """What the Device dialog shows of the effective configuration."""
+
+    client_count: int
+    client_names: list[str]
+    functionality: list[str]
+
+    @property
+    def more_clients(self) -> int:
+        return self.client_count - len(self.client_names)
+
+
+def effective_preview(
+    *,
+    company: Company,
+    team: Team,
+    client_selection_type: str,
+    client_scope: str,
+    include_area_clients: bool,
+    assigned_client_ids: Iterable[int],
+    functionality_mode: str,
+    functionality: Iterable[str],
+    device_id: int | None = None,
+) -> ConfigPreview:
+    """
+    The clients and functionality a device with these settings, saved or not,
+    would get: ``effective_clients`` and ``effective_functionality``, counted
+    and with the first ``PREVIEW_NAMES`` client names.
+    """
+    clients = effective_clients(
+        company=company,
+        team=team,
+        client_selection_type=client_selection_type,
+        client_scope=client_scope,
+        include_area_clients=include_area_clients,
+        assigned_client_ids=assigned_client_ids,
+        device_id=device_id,
+    )
+    allowed = effective_functionality(
+        company=company, functionality_mode=functionality_mode, functionality=functionality
+    )
+    return ConfigPreview(
+        client_count=clients.count(),
+        client_names=list(clients.values_list("name", flat=True)[:PREVIEW_NAMES]),
+        functionality=[Functionality(value).label for value in allowed],
+    )

@@ -8,7 +8,8 @@ audit event, log line or exception message ever carries it (DESIGN §3).
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,17 +19,20 @@ from django.utils import timezone
 from backoffice.audit.services import audit_record
 from backoffice.core.scoping import scopes_disabled
 from backoffice.core.timezones import is_valid_time_zone
+from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
 from backoffice.devices.codes import code_digest, code_generate, code_seal
-from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.models import Device, DeviceClient, RegistrationCode
 from backoffice.licensing.models import License
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
-from backoffice.organization.models import Team
-from backoffice.tenancy.models import User
+from backoffice.organization.choices import ClientType
+from backoffice.organization.models import Client, Team
+from backoffice.tenancy.models import Company, User
 
 DEFAULT_CODE_LIFETIME = datetime.timedelta(minutes=15)
 MAX_CODE_LIFETIME = datetime.timedelta(days=7)
 MAX_RECIPIENTS = 20
+MAX_ASSIGNED_CLIENTS = 5000
 # The Expires In choices of the Device dialog.
 CODE_LIFETIMES: tuple[tuple[datetime.timedelta, str], ...] = (
     (datetime.timedelta(minutes=15), "15 minutes"),
@@ -71,6 +75,109 @@ def _clean_recipients(recipients: Sequence[str]) -> list[str]:
     return cleaned
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """The Clients tab of a device, checked by ``_clean_client_settings``."""
+
+    client_selection_type: str
+    client_scope: str
+    include_area_clients: bool
+    assigned_client_ids: tuple[int, ...]
+
+
+def _clean_client_settings(
+    *,
+    company: Company,
+    client_selection_type: str,
+    client_scope: str,
+    include_area_clients: bool,
+    assigned_client_ids: Iterable[int],
+    device: Device | None = None,
+) -> ClientSettings:
+    """
+    Check the Clients tab against the rule of docs/clients-and-functionality.md.
+
+    *Selected* needs a type that includes wholesale (only wholesale clients
+    can be selected one by one). Assigned clients must be active wholesale
+    clients of ``company``; a client already assigned to ``device`` that has
+    been archived since may stay. Assigned Clients are kept only under
+    *Selected*, where they count. *Include ALL from Area* is stored False
+    when the company has no Area Support, whatever was sent.
+    """
+    if client_selection_type not in ClientSelectionType.values:
+        raise ValidationError({"client_selection_type": "Select Both, Retail or Wholesale."})
+    if client_scope not in ClientScope.values:
+        raise ValidationError({"client_scope": "Select All or Selected."})
+    if client_scope == ClientScope.SELECTED and client_selection_type == ClientSelectionType.RETAIL:
+        raise ValidationError(
+            {"client_scope": "Particular retail clients cannot be selected: choose All, or a type with wholesale."}
+        )
+    ids: list[int] = []
+    for value in assigned_client_ids:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError({"assigned_clients": "Select clients from the list."})
+        if value not in ids:
+            ids.append(value)
+    if client_scope != ClientScope.SELECTED:
+        ids = []
+    if len(ids) > MAX_ASSIGNED_CLIENTS:
+        raise ValidationError({"assigned_clients": f"At most {MAX_ASSIGNED_CLIENTS} assigned clients."})
+    if ids:
+        kept = set()
+        if device is not None and device.pk is not None:
+            kept = set(DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True))
+        found = {
+            row["pk"]: row
+            for row in Client.objects.filter(company_id=company.pk, pk__in=ids).values("pk", "client_type", "is_active")
+        }
+        for pk in ids:
+            row = found.get(pk)
+            if row is None:
+                raise ValidationError({"assigned_clients": "Select your company's clients from the list."})
+            if row["client_type"] != ClientType.WHOLESALE:
+                raise ValidationError(
+                    {"assigned_clients": "Only wholesale clients can be assigned one by one; retail clients cannot."}
+                )
+            if not row["is_active"] and pk not in kept:
+                raise ValidationError({"assigned_clients": "Archived clients cannot be assigned."})
+    return ClientSettings(
+        client_selection_type=client_selection_type,
+        client_scope=client_scope,
+        include_area_clients=bool(include_area_clients) and company.area_support,
+        assigned_client_ids=tuple(ids),
+    )
+
+
+def _clean_functionality(*, functionality_mode: str, functionality: Iterable[str]) -> list[str]:
+    """
+    The Custom set in catalog order; empty under "Use Company Settings",
+    which follows the company's set wherever it goes.
+    """
+    if functionality_mode not in FunctionalityMode.values:
+        raise ValidationError({"functionality_mode": "Select Use Company Settings or Custom."})
+    chosen = list(functionality)
+    unknown = sorted({str(value) for value in chosen} - set(Functionality.values))
+    if unknown:
+        raise ValidationError({"functionality": f"Unknown functionality: {', '.join(unknown)}."})
+    if functionality_mode == FunctionalityMode.COMPANY:
+        return []
+    return [value for value in Functionality.values if value in chosen]
+
+
+def _replace_assigned_clients(*, device: Device, client_ids: Sequence[int]) -> bool:
+    """Make ``client_ids`` the device's Assigned Clients; return whether they changed."""
+    current = set(DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True))
+    if current == set(client_ids):
+        return False
+    DeviceClient.objects.filter(device_id=device.pk).exclude(client_id__in=client_ids).delete()
+    DeviceClient.objects.bulk_create(
+        DeviceClient(company_id=device.company_id, device=device, client_id=pk)
+        for pk in client_ids
+        if pk not in current
+    )
+    return True
+
+
 def _live_code_count(*, now: datetime.datetime) -> int:
     """Codes that could still be redeemed, in every company."""
     with scopes_disabled():
@@ -90,10 +197,18 @@ def device_add(
     time_zone: str = "",
     recipients: Sequence[str] = (),
     expires_in: datetime.timedelta = DEFAULT_CODE_LIFETIME,
+    client_selection_type: str = ClientSelectionType.BOTH,
+    client_scope: str = ClientScope.ALL,
+    include_area_clients: bool = False,
+    assigned_client_ids: Iterable[int] = (),
+    functionality_mode: str = FunctionalityMode.COMPANY,
+    functionality: Iterable[str] = (),
 ) -> Device:
     """
     Add a pending device with its registration code and one queued email per
-    recipient, all in one transaction.
+    recipient, all in one transaction, with its Clients and Allowed
+    Functionality tabs (checked as ``_clean_client_settings`` and
+    ``_clean_functionality`` say).
 
     The license row is locked and re-checked (active and held by no device),
     so two administrators picking the same license get one device and one
@@ -112,6 +227,14 @@ def device_add(
     if len(description) > 500:
         raise ValidationError({"description": "Enter at most 500 characters."})
     clean_recipients = _clean_recipients(recipients)
+    clients = _clean_client_settings(
+        company=company,
+        client_selection_type=client_selection_type,
+        client_scope=client_scope,
+        include_area_clients=include_area_clients,
+        assigned_client_ids=assigned_client_ids,
+    )
+    allowed = _clean_functionality(functionality_mode=functionality_mode, functionality=functionality)
 
     locked = License.objects.select_for_update().filter(pk=license.pk).first()
     if locked is None:
@@ -135,10 +258,16 @@ def device_add(
                 nickname=nickname,
                 description=description,
                 recipients=clean_recipients,
+                client_selection_type=clients.client_selection_type,
+                client_scope=clients.client_scope,
+                include_area_clients=clients.include_area_clients,
+                functionality_mode=functionality_mode,
+                functionality=allowed,
                 changed_at=now,
             )
     except IntegrityError:
         raise taken from None
+    _replace_assigned_clients(device=device, client_ids=clients.assigned_client_ids)
 
     audit_record(
         company=company,
@@ -151,6 +280,12 @@ def device_add(
             "team_id": team.pk,
             "license": locked.number,
             "recipients": len(clean_recipients),
+            "client_selection_type": clients.client_selection_type,
+            "client_scope": clients.client_scope,
+            "include_area_clients": clients.include_area_clients,
+            "assigned_client_ids": list(clients.assigned_client_ids),
+            "functionality_mode": functionality_mode,
+            "functionality": allowed,
         },
     )
     registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in)
@@ -343,9 +478,18 @@ def device_update(
     nickname: str,
     description: str = "",
     time_zone: str = "",
+    client_selection_type: str | None = None,
+    client_scope: str | None = None,
+    include_area_clients: bool | None = None,
+    assigned_client_ids: Iterable[int] | None = None,
+    functionality_mode: str | None = None,
+    functionality: Iterable[str] | None = None,
 ) -> Device:
     """
-    Save the Device Settings of an existing device and set its Change Date.
+    Save the Device Settings, Clients and Allowed Functionality tabs of an
+    existing device and set its Change Date; the Assigned Clients are
+    replaced in the same transaction. A Clients or Functionality argument
+    left None keeps the device's current value.
 
     The Reg Date never changes here. A new license is locked and must be
     active and held by no other device; the old one is freed by the same
@@ -366,6 +510,21 @@ def device_update(
     locked = Device.objects.select_for_update().filter(pk=device.pk).first()
     if locked is None:
         raise ValidationError("This device was deleted meanwhile.")
+    current_ids = list(
+        DeviceClient.objects.filter(device_id=locked.pk).order_by("client_id").values_list("client_id", flat=True)
+    )
+    clients = _clean_client_settings(
+        company=locked.company,
+        client_selection_type=locked.client_selection_type if client_selection_type is None else client_selection_type,
+        client_scope=locked.client_scope if client_scope is None else client_scope,
+        include_area_clients=locked.include_area_clients if include_area_clients is None else include_area_clients,
+        assigned_client_ids=current_ids if assigned_client_ids is None else assigned_client_ids,
+        device=locked,
+    )
+    mode = locked.functionality_mode if functionality_mode is None else functionality_mode
+    allowed = _clean_functionality(
+        functionality_mode=mode, functionality=locked.functionality if functionality is None else functionality
+    )
     old_license_number = locked.license.number if locked.license else ""
     if license.pk != locked.license_id:
         new_license = License.objects.select_for_update().filter(pk=license.pk).first()
@@ -385,6 +544,11 @@ def device_update(
             ("time_zone", "time_zone", time_zone),
             ("nickname", "nickname", nickname),
             ("description", "description", description),
+            ("client_selection_type", "client_selection_type", clients.client_selection_type),
+            ("client_scope", "client_scope", clients.client_scope),
+            ("include_area_clients", "include_area_clients", clients.include_area_clients),
+            ("functionality_mode", "functionality_mode", mode),
+            ("functionality", "functionality", allowed),
         )
         if str(getattr(locked, attr)) != str(value)
     }
@@ -393,12 +557,33 @@ def device_update(
     locked.time_zone = time_zone
     locked.nickname = nickname
     locked.description = description
+    locked.client_selection_type = clients.client_selection_type
+    locked.client_scope = clients.client_scope
+    locked.include_area_clients = clients.include_area_clients
+    locked.functionality_mode = mode
+    locked.functionality = allowed
     locked.changed_at = timezone.now()
     try:
         with transaction.atomic():
-            locked.save(update_fields=["team", "license", "time_zone", "nickname", "description", "changed_at"])
+            locked.save(
+                update_fields=[
+                    "team",
+                    "license",
+                    "time_zone",
+                    "nickname",
+                    "description",
+                    "client_selection_type",
+                    "client_scope",
+                    "include_area_clients",
+                    "functionality_mode",
+                    "functionality",
+                    "changed_at",
+                ]
+            )
     except IntegrityError:
         raise ValidationError({"license": f"License {license.number} was just taken; pick another."}) from None
+    if _replace_assigned_clients(device=locked, client_ids=clients.assigned_client_ids):
+        changes["assigned_clients"] = (str(current_ids), str(sorted(clients.assigned_client_ids)))
     summary = f"Device {nickname} changed"
     if "license" in changes:
         summary += f"; license {old_license_number or 'none'} → {license.number}"
@@ -408,7 +593,12 @@ def device_update(
         action="device.changed",
         obj=locked,
         summary=summary,
-        data={"device_id": locked.pk, "changed": sorted(changes)},
+        data={
+            "device_id": locked.pk,
+            "changed": sorted(changes),
+            "assigned_client_ids": sorted(clients.assigned_client_ids),
+            "functionality": allowed,
+        },
     )
     return locked
 

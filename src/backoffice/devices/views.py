@@ -13,11 +13,13 @@ from backoffice.core.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.devices import services
 from backoffice.devices.forms import (
+    ACTION_ADD_CLIENT,
     ACTION_ADD_CUSTOM,
     ACTION_ADD_EMPLOYEE,
     DeviceEditForm,
     DeviceSettingsForm,
-    recipient_action_form,
+    dialog_action_form,
+    is_dialog_action,
 )
 from backoffice.devices.models import Device
 from backoffice.devices.report import report_lines
@@ -30,6 +32,7 @@ from backoffice.devices.selectors import (
     device_report_rows,
     device_version_breakdown,
     pending_registration_list,
+    wholesale_client_search,
 )
 from backoffice.licensing.selectors import license_counts
 from backoffice.notifications.selectors import outbox_email_get_for_company
@@ -116,17 +119,18 @@ def device_add(request: CompanyRequest) -> HttpResponse:
     """
     The Device dialog for a new device: a full page without JavaScript, a
     modal ``<dialog>`` loaded by htmx otherwise. Add Email, Add and the
-    remove buttons change the Recipients box and show the form again; OK
-    saves the device, its code and its emails.
+    remove buttons change the Recipients box, the Clients tab's Add and
+    Delete its Assigned Clients, and the form is shown again; OK saves the
+    device, its code and its emails.
     """
     refocus = ""
     if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action in (ACTION_ADD_EMPLOYEE, ACTION_ADD_CUSTOM) or "remove_recipient" in request.POST:
-            form = recipient_action_form(data=request.POST, user=request.user)
-            refocus = {ACTION_ADD_EMPLOYEE: "id_employee", ACTION_ADD_CUSTOM: "id_email"}.get(action, "recipients")
+        if is_dialog_action(request.POST):
+            form = dialog_action_form(data=request.POST, user=request.user)
+            refocus = _refocus(request)
         else:
             form = DeviceSettingsForm(request.POST, user=request.user)
+            form.tab = request.POST.get("tab", "")
             if form.is_valid():
                 data = form.cleaned_data
                 try:
@@ -139,6 +143,7 @@ def device_add(request: CompanyRequest) -> HttpResponse:
                         time_zone=data["time_zone"],
                         recipients=data["all_recipients"],
                         expires_in=form.expires_in_delta,
+                        **form.service_kwargs(),
                     )
                 except ValidationError as exc:
                     form.add_error(None, exc)
@@ -156,6 +161,18 @@ def device_add(request: CompanyRequest) -> HttpResponse:
     return _render_dialog(request, form, form_action=reverse("devices:add"), refocus=refocus)
 
 
+def _refocus(request: CompanyRequest) -> str:
+    """The element that takes focus when the form comes back after a button other than OK."""
+    if "remove_client" in request.POST:
+        return "assigned-clients"
+    if "remove_recipient" in request.POST:
+        return "recipients"
+    action = request.POST.get("action", "")
+    return {ACTION_ADD_EMPLOYEE: "id_employee", ACTION_ADD_CUSTOM: "id_email", ACTION_ADD_CLIENT: "id_client_pick"}.get(
+        action, "effective-preview"
+    )
+
+
 def _render_dialog(
     request: CompanyRequest,
     form: DeviceSettingsForm,
@@ -168,7 +185,13 @@ def _render_dialog(
     template = DEVICE_DIALOG
     if request.htmx:
         template += "#device-form" if request.method == "POST" else "#device-dialog"
-    context = {"form": form, "form_action": form_action, "device": device, "refocus": refocus}
+    context = {
+        "form": form,
+        "form_action": form_action,
+        "preview_url": reverse("devices:edit_preview", args=[device.pk]) if device else reverse("devices:add_preview"),
+        "device": device,
+        "refocus": refocus,
+    }
     return render(request, template, context)
 
 
@@ -189,8 +212,13 @@ def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
     shown read-only. OK saves and sets the Change Date.
     """
     device = device_get_for_company(user=request.user, pk=pk)
-    if request.method == "POST":
+    refocus = ""
+    if request.method == "POST" and is_dialog_action(request.POST):
+        form = dialog_action_form(data=request.POST, user=request.user, device=device)
+        refocus = _refocus(request)
+    elif request.method == "POST":
         form = DeviceEditForm(request.POST, user=request.user, device=device)
+        form.tab = request.POST.get("tab", "")
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -202,6 +230,7 @@ def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
                     nickname=data["nickname"],
                     description=data["description"],
                     time_zone=data["time_zone"],
+                    **form.service_kwargs(),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -209,7 +238,39 @@ def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
                 return _back_to_list(request, f"{data['nickname']} saved.")
     else:
         form = DeviceEditForm(user=request.user, device=device)
-    return _render_dialog(request, form, form_action=reverse("devices:edit", args=[device.pk]), device=device)
+    return _render_dialog(
+        request, form, form_action=reverse("devices:edit", args=[device.pk]), device=device, refocus=refocus
+    )
+
+
+@device_writer_required
+@require_POST
+def device_add_preview(request: CompanyRequest) -> HttpResponse:
+    """The effective configuration of a new device's unsaved settings (the dialog's preview, over htmx)."""
+    form = dialog_action_form(data=request.POST, user=request.user)
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
+
+
+@device_writer_required
+@require_POST
+def device_edit_preview(request: CompanyRequest, pk: int) -> HttpResponse:
+    """The effective configuration of a device's unsaved settings, with its documents."""
+    device = device_get_for_company(user=request.user, pk=pk)
+    form = dialog_action_form(data=request.POST, user=request.user, device=device)
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
+
+
+@device_writer_required
+def client_search(request: CompanyRequest) -> HttpResponse:
+    """
+    The Assigned Clients drop-down's entries: the company's active wholesale
+    clients whose name contains ``q`` (the dialog's box sends its own name,
+    ``client_pick``), at most 50, as ``<option>`` elements for its datalist.
+    """
+    q = request.GET.get("q", request.GET.get("client_pick", ""))[:150]
+    response = render(request, f"{DEVICE_DIALOG}#client-options", {"clients": wholesale_client_search(q=q)})
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @device_writer_required

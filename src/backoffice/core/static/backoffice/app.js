@@ -1,6 +1,7 @@
 // Small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
 
   // Time left before a registration code expires, updated every second.
   function formatLeft(ms) {
@@ -43,6 +44,78 @@
     if (first) { first.focus(); }
   }
 
+  // ARIA tabs (the Device dialog): click or arrow keys switch tabs; only the
+  // selected panel shows. The hidden "tab" input tells the server which tab
+  // to show again after a round-trip.
+  function setupTabs(root) {
+    root.querySelectorAll("[role=tablist]:not([data-tabs-ready])").forEach(function (list) {
+      list.setAttribute("data-tabs-ready", "");
+      var tabs = Array.prototype.slice.call(list.querySelectorAll("[role=tab]"));
+      var form = list.closest("form");
+      var state = form ? form.querySelector("[data-tab-state]") : null;
+      function select(tab, focus) {
+        tabs.forEach(function (t) {
+          var on = t === tab;
+          t.setAttribute("aria-selected", on ? "true" : "false");
+          t.tabIndex = on ? 0 : -1;
+          var panel = document.getElementById(t.getAttribute("aria-controls"));
+          if (panel) { panel.hidden = !on; }
+        });
+        if (state) { state.value = tab.getAttribute("data-tab") || ""; }
+        if (focus) { tab.focus(); }
+      }
+      tabs.forEach(function (tab, index) {
+        tab.addEventListener("click", function () { select(tab, false); });
+        tab.addEventListener("keydown", function (e) {
+          var next = null;
+          if (e.key === "ArrowRight") { next = tabs[(index + 1) % tabs.length]; }
+          else if (e.key === "ArrowLeft") { next = tabs[(index - 1 + tabs.length) % tabs.length]; }
+          else if (e.key === "Home") { next = tabs[0]; }
+          else if (e.key === "End") { next = tabs[tabs.length - 1]; }
+          if (next) { e.preventDefault(); select(next, true); }
+        });
+      });
+      var current = tabs.filter(function (t) { return t.getAttribute("aria-selected") === "true"; })[0] || tabs[0];
+      if (current) { select(current, false); }
+      // An error on a hidden panel: show its tab.
+      var invalid = form ? form.querySelector(".tabpanel .error, .tabpanel [aria-invalid=true]") : null;
+      if (invalid) {
+        var panel = invalid.closest("[role=tabpanel]");
+        var owner = panel ? tabs.filter(function (t) { return t.getAttribute("aria-controls") === panel.id; })[0] : null;
+        if (owner && panel.hidden) { select(owner, false); }
+      }
+    });
+  }
+
+  // The Clients and Allowed Functionality tabs: Selected only with a type
+  // that includes wholesale; the Custom check boxes only under Custom.
+  function syncDeviceChoices(form) {
+    if (!form) { return; }
+    var type = form.querySelector("[data-client-type]:checked");
+    var selected = form.querySelector("[data-client-selected]");
+    if (type && selected) {
+      var retail = type.value === "retail";
+      selected.disabled = retail;
+      if (retail && selected.checked) {
+        selected.checked = false;
+        var all = form.querySelector("input[name=client_scope][value=all]");
+        if (all) { all.checked = true; }
+      }
+    }
+    var mode = form.querySelector("[data-functionality-mode]:checked");
+    var custom = form.querySelector("[data-custom-functionality]");
+    if (mode && custom) { custom.disabled = mode.value !== "custom"; }
+  }
+  function setupDeviceForm() {
+    var form = document.getElementById("device-form");
+    if (!form || form.hasAttribute("data-choices-ready")) { return; }
+    form.setAttribute("data-choices-ready", "");
+    syncDeviceChoices(form);
+    form.addEventListener("change", function (e) {
+      if (e.target.matches("[data-client-type], [data-functionality-mode]")) { syncDeviceChoices(form); }
+    }, true);
+  }
+
   // Which QR disclosures are open, so that the 10-second refresh keeps them open.
   var openQr = [];
 
@@ -52,6 +125,8 @@
     });
     tickCountdowns();
     window.setInterval(tickCountdowns, 1000);
+    setupTabs(document);
+    setupDeviceForm();
 
     document.body.addEventListener("htmx:beforeRequest", function (e) {
       if (e.detail.elt && e.detail.elt.hasAttribute && e.detail.elt.hasAttribute("data-opens-dialog")) {
@@ -84,6 +159,8 @@
         if (el) { el.open = true; }
       });
       tickCountdowns();
+      setupTabs(document);
+      setupDeviceForm();
       var slot = document.getElementById("dialog-slot");
       var form = document.getElementById("device-form");
       var fresh = form && !form.hasAttribute("data-seen");

@@ -42,6 +42,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("devices", "0005_registrationcode_live_expiry_index")]
+    dependencies = [("devices", "0006_deviceclient_wholesale_only")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
