@@ -89,16 +89,43 @@ def test_add_redeem_edit_replace_delete(page, server, tmp_path):
     expect(device_row).to_contain_text("ReconPro 6.1.0", timeout=10_000)
     expect(device_row).to_contain_text("America/Phoenix")
 
-    # Edit: change the time zone; the emulator's config shows it.
+    # Edit: time zone; Clients tab (Wholesale, Selected, add two clients and delete one);
+    # Allowed Functionality (Custom, without Photos). The emulator's config shows them.
     device_row.get_by_role("link", name="Edit E2E Service Van").click()
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("E2E iPad")
     dialog.get_by_label("Time Zone").select_option(value="America/Anchorage")
+    dialog.get_by_role("tab", name="Clients").click()
+    dialog.get_by_label("Wholesale", exact=True).check()
+    dialog.get_by_role("radio", name=re.compile(r"Selected")).check()
+    for client in ("Metro Ford", "Lakeside Toyota"):
+        dialog.get_by_label("Wholesale client").fill(client)
+        dialog.get_by_role("button", name="Add", exact=True).click()
+        expect(dialog.get_by_role("button", name=f"Delete {client}")).to_be_visible()
+    dialog.get_by_role("button", name="Delete Lakeside Toyota").click()
+    expect(dialog.get_by_role("button", name="Delete Lakeside Toyota")).to_have_count(0)
+    preview = dialog.locator("#effective-preview")
+    expect(preview).to_contain_text("1 client: Metro Ford.")
+    dialog.get_by_role("tab", name="Allowed Functionality").click()
+    dialog.get_by_label("Custom", exact=True).check()
+    dialog.get_by_label("Photos").uncheck()
+    expect(preview).not_to_contain_text("Photos")
     dialog.get_by_role("button", name="OK", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="E2E Service Van saved.")).to_be_visible()
     result = emulator(server, state, "config")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["time_zone"] == "America/Anchorage"
+    config = json.loads(result.stdout)
+    assert config["time_zone"] == "America/Anchorage"
+    assert [(c["name"], c["type"]) for c in config["clients"]] == [("Metro Ford", "wholesale")]
+    assert config["functionality"] == [
+        "inspections",
+        "work_orders",
+        "service_requests",
+        "invoices",
+        "time_sheets",
+        "vin_scanner",
+        "signatures",
+    ]
 
     # Replace: a new code shows in Pending Registrations; the device keeps working until it is used.
     table.locator("tbody tr", has_text="E2E Service Van").get_by_role(
