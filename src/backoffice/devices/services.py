@@ -178,6 +178,36 @@ def _replace_assigned_clients(*, device: Device, client_ids: Sequence[int]) -> b
     return True
 
 
+def _clean_device_settings(*, company_id: int, team: Team, time_zone: str, nickname: str, description: str) -> str:
+    """Check the Device Settings tab's own fields; return the stripped nickname."""
+    if team.company_id != company_id:
+        raise ValidationError({"team": "Select one of your company's teams."})
+    if time_zone and not is_valid_time_zone(time_zone):
+        raise ValidationError({"time_zone": "Select a time zone from the list."})
+    nickname = nickname.strip()
+    if not 1 <= len(nickname) <= 64:
+        raise ValidationError({"nickname": "Enter a nickname of at most 64 characters."})
+    if len(description) > 500:
+        raise ValidationError({"description": "Enter at most 500 characters."})
+    return nickname
+
+
+def _lock_free_license(license: License) -> License:
+    """
+    Lock ``license`` and check that a device may take it: it exists, it is
+    active and no device holds it. Raises ``ValidationError`` on ``license``.
+    """
+    locked = License.objects.select_for_update().filter(pk=license.pk).first()
+    if locked is None:
+        raise ValidationError({"license": "Select one of the available licenses."})
+    if not locked.is_active:
+        status = locked.get_status_display().lower()
+        raise ValidationError({"license": f"License {locked.number} is {status}; pick another."})
+    if Device.objects.filter(license_id=locked.pk).exists():
+        raise ValidationError({"license": f"License {locked.number} was just taken; pick another."})
+    return locked
+
+
 def _live_code_count(*, now: datetime.datetime) -> int:
     """Codes that could still be redeemed, in every company."""
     with scopes_disabled():
@@ -217,15 +247,11 @@ def device_add(
     """
     _require_writer(acting_user=acting_user, team=team)
     company = acting_user.company
-    if company is None or team.company_id != company.pk:
+    if company is None:
         raise ValidationError({"team": "Select one of your company's teams."})
-    if time_zone and not is_valid_time_zone(time_zone):
-        raise ValidationError({"time_zone": "Select a time zone from the list."})
-    nickname = nickname.strip()
-    if not 1 <= len(nickname) <= 64:
-        raise ValidationError({"nickname": "Enter a nickname of at most 64 characters."})
-    if len(description) > 500:
-        raise ValidationError({"description": "Enter at most 500 characters."})
+    nickname = _clean_device_settings(
+        company_id=company.pk, team=team, time_zone=time_zone, nickname=nickname, description=description
+    )
     clean_recipients = _clean_recipients(recipients)
     clients = _clean_client_settings(
         company=company,
@@ -236,16 +262,8 @@ def device_add(
     )
     allowed = _clean_functionality(functionality_mode=functionality_mode, functionality=functionality)
 
-    locked = License.objects.select_for_update().filter(pk=license.pk).first()
-    if locked is None:
-        raise ValidationError({"license": "Select one of the available licenses."})
+    locked = _lock_free_license(license)
     taken = ValidationError({"license": f"License {locked.number} was just taken; pick another."})
-    if not locked.is_active:
-        raise ValidationError(
-            {"license": f"License {locked.number} is {locked.get_status_display().lower()}; pick another."}
-        )
-    if Device.objects.filter(license_id=locked.pk).exists():
-        raise taken
 
     now = timezone.now()
     try:
@@ -498,15 +516,9 @@ def device_update(
     """
     _require_writer(acting_user=acting_user, team=device.team)
     _require_writer(acting_user=acting_user, team=team)
-    if team.company_id != device.company_id:
-        raise ValidationError({"team": "Select one of your company's teams."})
-    if time_zone and not is_valid_time_zone(time_zone):
-        raise ValidationError({"time_zone": "Select a time zone from the list."})
-    nickname = nickname.strip()
-    if not 1 <= len(nickname) <= 64:
-        raise ValidationError({"nickname": "Enter a nickname of at most 64 characters."})
-    if len(description) > 500:
-        raise ValidationError({"description": "Enter at most 500 characters."})
+    nickname = _clean_device_settings(
+        company_id=device.company_id, team=team, time_zone=time_zone, nickname=nickname, description=description
+    )
     locked = Device.objects.select_for_update().filter(pk=device.pk).first()
     if locked is None:
         raise ValidationError("This device was deleted meanwhile.")
@@ -527,15 +539,7 @@ def device_update(
     )
     old_license_number = locked.license.number if locked.license else ""
     if license.pk != locked.license_id:
-        new_license = License.objects.select_for_update().filter(pk=license.pk).first()
-        if new_license is None:
-            raise ValidationError({"license": "Select one of the available licenses."})
-        if not new_license.is_active:
-            status = new_license.get_status_display().lower()
-            raise ValidationError({"license": f"License {new_license.number} is {status}; pick another."})
-        if Device.objects.filter(license_id=new_license.pk).exists():
-            raise ValidationError({"license": f"License {new_license.number} was just taken; pick another."})
-        license = new_license
+        license = _lock_free_license(license)
     changes = {
         name: (str(getattr(locked, attr)), str(value))
         for name, attr, value in (
