@@ -95,12 +95,21 @@ def test_edit_saves_and_sets_change_date_not_reg_date(as_admin_a, company_a, dev
     assert "Bay 2 iPad saved." in as_admin_a.get("/devices/").content.decode()
 
 
-def test_edit_over_htmx_refreshes_the_page(as_admin_a, company_a, device_a):
-    response = as_admin_a.post(
-        f"/devices/{device_a.pk}/edit/", edit_payload(device_a, nickname="New name"), headers={"HX-Request": "true"}
+def test_edit_over_htmx_refreshes_the_list_or_goes_to_it(as_admin_a, company_a, device_a):
+    from_list = as_admin_a.post(
+        f"/devices/{device_a.pk}/edit/",
+        edit_payload(device_a, nickname="New name"),
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/devices/?team=alpha"},
     )
-    assert response.status_code == 204
-    assert response["HX-Refresh"] == "true"
+    assert from_list.status_code == 204
+    assert from_list["HX-Refresh"] == "true"
+    from_page = as_admin_a.post(
+        f"/devices/{device_a.pk}/edit/",
+        edit_payload(device_a, nickname="Newer name"),
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/devices/{device_a.pk}/edit/"},
+    )
+    assert from_page.status_code == 204
+    assert from_page["HX-Redirect"] == "/devices/"
 
 
 def test_changing_the_license_frees_the_old_one(as_admin_a, company_a, device_a):

@@ -390,12 +390,16 @@ def test_team_administrator_gets_404_for_another_teams_device(
 ):
     with company_scope(company_a):
         device = device_add(
-            acting_user=admin_a, team=default_team_a, license=licenses_a[0], nickname="HQ", recipients=["a@a.example"]
+            acting_user=admin_a,
+            team=default_team_a,
+            license=licenses_a[0],
+            nickname="Headquarters tablet",
+            recipients=["a@a.example"],
         )
     before = snapshot(company_a)
     assert as_teamadmin_a.post(f"/devices/{device.pk}/replace/").status_code == 404
     assert as_teamadmin_a.post(f"/devices/{device.pk}/cancel/").status_code == 404
-    assert "HQ" not in as_teamadmin_a.get("/devices/").content.decode()
+    assert "Headquarters tablet" not in as_teamadmin_a.get("/devices/").content.decode()
     assert snapshot(company_a) == before
 
 

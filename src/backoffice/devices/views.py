@@ -1,4 +1,4 @@
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -199,8 +199,14 @@ def _back_to_list(request: CompanyRequest, notice: str) -> HttpResponse:
     """After Edit or Delete: the Active Devices page again, with a message naming the device."""
     messages.success(request, notice)
     if request.htmx:
+        # From the dialog on the list, reload the list as it is (search kept);
+        # from the Edit page itself, go to the list.
         response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
+        list_url = reverse("devices:active")
+        if urlsplit(request.htmx.current_url or "").path == list_url:
+            response["HX-Refresh"] = "true"
+        else:
+            response["HX-Redirect"] = list_url
         return response
     return redirect("devices:active")
 
