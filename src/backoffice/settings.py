@@ -30,7 +30,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG")
 TESTING = env_bool("BACKOFFICE_TESTING")
 
+# The key comes from the environment; a checkout where `make demo` ran keeps
+# its own random key in var/secret_key, which management commands use too.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and (VAR_DIR / "secret_key").is_file():
+    SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
 if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789"

@@ -27,7 +27,13 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_production_settings_refuse_to_start_without_secret_key():
-    result = run_manage("check")
+def test_production_settings_refuse_to_start_without_secret_key(tmp_path):
+    result = run_manage("check", BACKOFFICE_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_a_local_key_file_is_used_when_the_environment_has_none(tmp_path):
+    (tmp_path / "secret_key").write_text("a-long-random-local-key-0123456789-abcdefghijklmnopqrstuvwxyz\n")
+    result = run_manage("check", BACKOFFICE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
