@@ -35,7 +35,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backoffice.core.scoping import company_scope  # noqa: E402
+from backoffice.tenancy.scoping import company_scope  # noqa: E402
 from backoffice.devices.models import Device  # noqa: E402
 from backoffice.licensing.models import License  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402

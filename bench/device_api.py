@@ -80,7 +80,7 @@ import datetime, json, sys
 import django
 django.setup()
 from django.utils import timezone
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import credential_digest, credential_generate
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.licensing.models import License

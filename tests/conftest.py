@@ -5,7 +5,7 @@ os.environ.setdefault("BACKOFFICE_TESTING", "1")
 import pytest  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 
-from backoffice.core.scoping import company_scope  # noqa: E402
+from backoffice.tenancy.scoping import company_scope  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402
 from backoffice.tenancy.choices import Role  # noqa: E402
 from backoffice.tenancy.services import company_create  # noqa: E402

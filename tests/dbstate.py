@@ -3,7 +3,7 @@
 from typing import Any
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import scopes_disabled
+from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
 from backoffice.organization.models import Area, Client, Employee, Team

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client as HttpClient
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from tests.device_api.conftest import bearer, post_json, register
 from tests.devices.conftest import device_payload

@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from backoffice.core.scoping import ScopeError, company_scope
+from backoffice.tenancy.scoping import ScopeError, company_scope
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
 from backoffice.organization.models import Employee, Team

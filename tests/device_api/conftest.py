@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.codes import code_digest, code_format, code_generate, code_seal
 from backoffice.devices.models import Device, RegistrationCode

@@ -6,7 +6,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.models import Device
 from tests.device_api.conftest import API, bearer, post_json

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from django.test import Client as HttpClient
 from django.test import override_settings
 
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import device_for_credential
 from backoffice.devices.models import DeviceCredential
 from backoffice.organization.models import Team

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import device_for_credential
 from backoffice.devices.models import Device, DeviceClient, DeviceCredential
 from backoffice.devices.selectors import device_effective_config

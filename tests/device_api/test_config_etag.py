@@ -7,7 +7,7 @@ Allowed Functionality tab shows at once on the check-in path too.
 
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_update
 from backoffice.documents.models import Document

@@ -3,7 +3,7 @@
 import pytest
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.documents.models import Document
 from backoffice.organization.choices import ClientType

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.codes import code_format
 from backoffice.devices.models import Device
 from backoffice.organization.models import Team

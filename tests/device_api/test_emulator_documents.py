@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_format
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_update

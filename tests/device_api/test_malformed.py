@@ -7,7 +7,7 @@ from django.test import Client as HttpClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.core.scoping import scopes_disabled
+from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.devices.models import Device
 from tests.device_api.conftest import API, REPORTED, bearer, post_json
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.licensing.models import License
 from backoffice.notifications.models import OutboxEmail

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.documents.models import Document
 from backoffice.organization.models import Client

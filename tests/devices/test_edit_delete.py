@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.licensing.models import License

@@ -12,7 +12,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.choices import ClientScope, ClientSelectionType
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.devices.selectors import device_effective_config, effective_clients

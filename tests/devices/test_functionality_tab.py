@@ -2,7 +2,7 @@
 
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from backoffice.devices.selectors import device_effective_config
 from backoffice.tenancy.models import Company

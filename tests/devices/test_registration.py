@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_digest, code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.services import device_add, device_cancel

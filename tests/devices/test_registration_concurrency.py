@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
 from tests.conftest import login

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.documents.models import Document
 from tests.devices.test_active_devices import rows
 from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import DeviceFactory, LicenseFactory
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import RegistrationCode
 from backoffice.devices.services import device_add, registration_code_replace

@@ -1,6 +1,6 @@
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.models import Company
 from tests.factories import AreaFactory, ClientFactory, EmployeeFactory
 

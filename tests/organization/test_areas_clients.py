@@ -1,6 +1,6 @@
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Area, Client, Team
 from tests.dbstate import snapshot
 from tests.factories import ClientFactory

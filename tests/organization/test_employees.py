@@ -1,6 +1,6 @@
 import pytest
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Employee
 from backoffice.organization.selectors import employee_recipient_choices
 from tests.dbstate import snapshot

@@ -1,7 +1,7 @@
 import pytest
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
 from tests.dbstate import snapshot
 from tests.factories import DeviceFactory, EmployeeFactory

@@ -1,4 +1,4 @@
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
 
 

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client as HttpClient
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.models import User
 from tests.factories import PASSWORD, AreaFactory, ClientFactory, EmployeeFactory
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.urls import get_resolver, resolve
 
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company
 from tests.conftest import login

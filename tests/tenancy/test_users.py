@@ -2,7 +2,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
 from backoffice.tenancy.models import User
 from tests.dbstate import snapshot

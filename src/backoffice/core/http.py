@@ -1,21 +1,7 @@
-"""Typed requests for views and what can be believed about where a request came from."""
-
-from typing import TYPE_CHECKING
+"""What can be believed about where a request came from."""
 
 from django.conf import settings
 from django.http import HttpRequest
-from django_htmx.middleware import HtmxDetails
-
-if TYPE_CHECKING:
-    from backoffice.tenancy.models import Company, User
-
-
-class CompanyRequest(HttpRequest):
-    """A request from a signed-in Back Office user; set up by the tenancy middleware."""
-
-    user: "User"  # type: ignore[assignment]
-    company: "Company"
-    htmx: HtmxDetails
 
 
 def client_address(request: HttpRequest) -> str:

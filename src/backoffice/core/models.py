@@ -11,7 +11,7 @@ class CompanyOwnedModel(models.Model):
     Base for every row that belongs to one company (the tenant).
 
     The default manager refuses to run a query unless a company scope is open
-    (see ``backoffice.core.scoping``), and filters every query to that company.
+    (see ``backoffice.tenancy.scoping``), and filters every query to that company.
     Related-object access (``device.team``) goes through the unscoped base
     manager, which is safe because the row it starts from was already scoped.
     """

@@ -23,7 +23,7 @@ from ninja import NinjaAPI, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backoffice.core.http import client_address
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.device_api import errors
 from backoffice.device_api.auth import DeviceBearer
 from backoffice.device_api.schemas import (

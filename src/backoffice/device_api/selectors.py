@@ -29,7 +29,6 @@ from backoffice.devices.selectors import device_effective_config
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
-from backoffice.tenancy.middleware import company_zone
 from backoffice.tenancy.models import Company
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -185,7 +184,7 @@ def device_license_is_active(*, device: Device) -> bool:
     """
     if device.license is None:
         return False
-    day = timezone.localdate(timezone=company_zone(device.company))
+    day = timezone.localdate(timezone=device.company.zone)
     return device.license.status_on(day) == LicenseStatus.ACTIVE
 
 

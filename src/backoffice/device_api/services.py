@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from backoffice.audit.services import audit_record
 from backoffice.core.ratelimit import Limit, ratelimit_check, ratelimit_hit
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api import errors
 from backoffice.device_api.selectors import device_license_is_active
 from backoffice.devices.codes import (

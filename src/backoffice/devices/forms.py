@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from backoffice.core.timezones import time_zone_choices
-from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+from backoffice.tenancy.choices import Functionality
 from backoffice.devices.models import Device
 from backoffice.devices.selectors import (
     ConfigPreview,

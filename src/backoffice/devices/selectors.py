@@ -11,7 +11,8 @@ from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
-from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+from backoffice.tenancy.choices import Functionality
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, DeviceClient, RegistrationCode
 from backoffice.documents.choices import DocumentKind

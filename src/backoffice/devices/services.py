@@ -17,9 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backoffice.audit.services import audit_record
-from backoffice.core.scoping import scopes_disabled
+from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.devices.choices import ClientScope, ClientSelectionType, Functionality, FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+from backoffice.tenancy.choices import Functionality
 from backoffice.devices.codes import code_digest, code_generate, code_seal
 from backoffice.devices.models import Device, DeviceClient, RegistrationCode
 from backoffice.licensing.models import License

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backoffice.core.charts import pie_slices
-from backoffice.core.http import CompanyRequest
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.devices import services
 from backoffice.devices.forms import (

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from backoffice.audit.services import audit_record
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_default_prefix, license_highest_serial

@@ -16,7 +16,6 @@ never stored; log lines and ``last_error`` never carry the code.
 
 import datetime
 import logging
-import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from backoffice.audit.services import audit_record
-from backoffice.core.scoping import company_scope, scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import RegistrationCode
 from backoffice.notifications.choices import EmailState
@@ -96,10 +95,7 @@ def _scrub(message: str, code: str) -> str:
 def _render(email: OutboxEmail, code: str, registration_code: RegistrationCode) -> EmailMultiAlternatives:
     device = registration_code.device
     company = device.company
-    try:
-        zone = zoneinfo.ZoneInfo(company.default_time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone = company.zone
     context = {
         "code": code_format(code),
         "device": device,

@@ -23,7 +23,7 @@ from backoffice.organization.selectors import (
 )
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company, User
-from backoffice.tenancy.permissions import ensure_role
+from backoffice.tenancy.permissions import require_role
 
 
 def _check_same_company(acting_user: User, *objects: object) -> None:
@@ -67,7 +67,7 @@ def _team_fields(
 @transaction.atomic
 def team_create(*, acting_user: User, name: str, time_zone: str, area: Area | None = None) -> Team:
     """Create a team; its name must be new to the company (case-insensitive)."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     name = _team_fields(
         company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=None
     )
@@ -89,7 +89,7 @@ def team_update(*, acting_user: User, team: Team, name: str, time_zone: str, are
     Change a team's name, default time zone and area. Without Area Support the
     area is left as it was, since the form does not offer it.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, team)
     if not company.area_support:
         area = team.area
@@ -122,7 +122,7 @@ def team_delete(*, acting_user: User, team: Team) -> None:
     Delete an empty team. Refused for the Default Team and for a team that
     still has devices, employees (archived ones too) or Team Administrators.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, team)
     refusal = team_delete_refusal(team=Team.objects.select_for_update().get(pk=team.pk))
     if refusal:
@@ -169,7 +169,7 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
 @transaction.atomic
 def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> Employee:
     """Add an active employee; the email must not belong to another active employee of the company."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, team)
     name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
     employee = Employee.objects.create(company=company, name=name, email=email, team=team)
@@ -187,7 +187,7 @@ def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> 
 @transaction.atomic
 def employee_update(*, acting_user: User, employee: Employee, name: str, email: str, team: Team) -> Employee:
     """Change an employee's name, email and team (a Team Administrator: within their own team only)."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     _check_employee_team(acting_user, team)
     name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
@@ -210,7 +210,7 @@ def employee_update(*, acting_user: User, employee: Employee, name: str, email: 
 @transaction.atomic
 def employee_archive(*, acting_user: User, employee: Employee) -> Employee:
     """Archive an employee: kept for history, no longer offered as a code recipient. Idempotent."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     if employee.is_active:
         employee.is_active = False
@@ -231,7 +231,7 @@ def employee_restore(*, acting_user: User, employee: Employee) -> Employee:
     Make an archived employee active again; refused while another active
     employee of the company has the same email. Idempotent.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
     _check_employee_team(acting_user, employee.team)
     if not employee.is_active:
         if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
@@ -267,7 +267,7 @@ def _area_name(name: str, exclude_pk: int | None) -> str:
 @transaction.atomic
 def area_create(*, acting_user: User, name: str) -> Area:
     """Create an area; its name must be new to the company (case-insensitive)."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     name = _area_name(name, None)
     area = Area.objects.create(company=company, name=name)
     audit_record(company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created")
@@ -277,7 +277,7 @@ def area_create(*, acting_user: User, name: str) -> Area:
 @transaction.atomic
 def area_update(*, acting_user: User, area: Area, name: str) -> Area:
     """Rename an area."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, area)
     name = _area_name(name, area.pk)
     before = area.name
@@ -301,7 +301,7 @@ def area_delete(*, acting_user: User, area: Area) -> None:
     more (the confirmation page says how many); devices that include all
     clients of their team's area then get none from it.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, area)
     teams = list(Team.objects.filter(area=area).values_list("pk", flat=True))
     clients = list(Client.objects.filter(area=area).values_list("pk", flat=True))
@@ -343,7 +343,7 @@ def client_create(
     *, acting_user: User, name: str, client_type: str, area: Area | None = None, is_active: bool = True
 ) -> Client:
     """Add a client of the company."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
     client = Client.objects.create(company=company, name=name, client_type=client_type, area=area, is_active=is_active)
     audit_record(
@@ -362,7 +362,7 @@ def client_update(
     *, acting_user: User, client: Client, name: str, client_type: str, area: Area | None, is_active: bool
 ) -> Client:
     """Change a client. Without Area Support the area is left as it was, since the form does not offer it."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     _check_same_company(acting_user, client)
     if not company.area_support:
         area = client.area

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from backoffice.core.http import CompanyRequest
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.core.timezones import time_zone_choices
 from backoffice.organization import services

@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.devices.choices import Functionality
+from backoffice.tenancy.choices import Functionality
 from backoffice.organization.selectors import team_choices
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import User

@@ -1,13 +1,11 @@
 """Opens the signed-in user's company scope around every request."""
 
-import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from backoffice.core.scoping import company_scope, scopes_disabled
-from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 
 
 class CompanyScopeMiddleware:
@@ -35,13 +33,7 @@ class CompanyScopeMiddleware:
                 return self.get_response(request)
         if company is not None:
             # Dates on every page are shown in the company's time zone.
-            with company_scope(company), timezone.override(company_zone(company)):
+            with company_scope(company), timezone.override(company.zone):
                 return self.get_response(request)
         return self.get_response(request)
 
-
-def company_zone(company: Company) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(company.default_time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")

@@ -1,15 +1,15 @@
 """Companies (the tenants) and the Back Office users who sign in to them."""
 
+import zoneinfo
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
-from backoffice.tenancy.choices import Role
+from backoffice.tenancy.choices import Functionality, Role
 
 
 def default_functionality() -> list[str]:
-    from backoffice.devices.choices import Functionality
-
     return [f.value for f in Functionality]
 
 
@@ -39,6 +39,14 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The company's time zone, in which every page and email shows dates (UTC if unknown)."""
+        try:
+            return zoneinfo.ZoneInfo(self.default_time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
 
 
 class UserManager(BaseUserManager["User"]):

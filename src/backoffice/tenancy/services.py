@@ -4,13 +4,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from backoffice.audit.services import audit_record
-from backoffice.core.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.devices.choices import Functionality
+from backoffice.tenancy.choices import Functionality
 from backoffice.organization.models import Team
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company, User
-from backoffice.tenancy.permissions import ensure_role
+from backoffice.tenancy.permissions import require_role
 from backoffice.tenancy.selectors import user_email_taken
 from backoffice.tenancy.validation import password_check
 
@@ -96,7 +96,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
     password the Administrator chose (no email is sent). Emails are unique
     across the whole service, since users sign in with them.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     email = email.strip().lower()
     errors: dict[str, list[str]] = {}
     if not email:
@@ -134,7 +134,7 @@ def user_create(*, acting_user: User, email: str, full_name: str, role: str, tea
 @transaction.atomic
 def user_update(*, acting_user: User, user: User, full_name: str, role: str, team: Team | None) -> User:
     """Change a user's name, role and team. An Administrator cannot demote themselves."""
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     if user.company_id != acting_user.company_id:
         raise PermissionDenied("This user belongs to another company.")
     if user.pk == acting_user.pk and role != Role.ADMINISTRATOR:
@@ -159,7 +159,7 @@ def user_update(*, acting_user: User, user: User, full_name: str, role: str, tea
 
 
 def _user_set_active(*, acting_user: User, user: User, active: bool) -> User:
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     if user.company_id != acting_user.company_id:
         raise PermissionDenied("This user belongs to another company.")
     if user.pk == acting_user.pk and not active:
@@ -196,7 +196,7 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
     gets with "Use Company Settings". Area Support is a subscription that
     operators switch, so it is not changed here.
     """
-    company = ensure_role(acting_user, Role.ADMINISTRATOR)
+    company = require_role(acting_user, Role.ADMINISTRATOR)
     errors: dict[str, str] = {}
     if not is_valid_time_zone(default_time_zone):
         errors["default_time_zone"] = "Choose a time zone from the list, e.g. America/Chicago."

@@ -8,9 +8,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from backoffice.core.http import CompanyRequest
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.timezones import time_zone_choices
-from backoffice.devices.choices import Functionality
+from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy import services
 from backoffice.tenancy.forms import (
     CompanySettingsForm,

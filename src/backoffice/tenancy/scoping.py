@@ -11,19 +11,16 @@ with ``scopes_disabled()``, which is greppable.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
 from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
-if TYPE_CHECKING:
-    from backoffice.tenancy.models import Company
+from backoffice.tenancy.models import Company
 
 __all__ = ["ScopeError", "company_scope", "scopes_disabled"]
 
 
 @contextmanager
-def company_scope(company: "Company") -> Iterator[None]:
+def company_scope(company: Company) -> Iterator[None]:
     """
     Open a scope in which tenant-owned queries see only ``company``'s rows.
 
