@@ -1,7 +1,7 @@
 # ReconPro Back Office · Manage Devices
 #   make demo   install, migrate, load demo data and serve on http://127.0.0.1:8000
 #   make test   install and run every test (SQLite, then PostgreSQL)
-#   make lint   ruff and mypy
+#   make lint   ruff, mypy and import-linter
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -33,10 +33,11 @@ test: install ## run every test on SQLite and on a throwaway PostgreSQL
 test-sqlite: install ## run every test on SQLite only (quick)
 	BACKOFFICE_TESTING=1 $(PY) -m pytest
 
-lint: install ## ruff (lint and format check) and mypy
+lint: install ## ruff (lint and format check), mypy and import-linter (app layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	BACKOFFICE_TESTING=1 $(VENV)/bin/mypy
+	PYTHONPATH=src $(VENV)/bin/lint-imports
 
 format: install ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff check --fix .
