@@ -35,13 +35,14 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backoffice.tenancy.scoping import company_scope  # noqa: E402
 from backoffice.devices.models import Device  # noqa: E402
 from backoffice.licensing.models import License  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402
+from backoffice.organization.services import company_create  # noqa: E402
 from backoffice.tenancy.choices import Role  # noqa: E402
 from backoffice.tenancy.models import User  # noqa: E402
-from backoffice.tenancy.services import company_create  # noqa: E402
+from backoffice.tenancy.permissions import OPERATOR_COMMAND  # noqa: E402
+from backoffice.tenancy.scoping import company_scope  # noqa: E402
 
 REPEAT = 7
 VERSIONS = ("5.1.0", "5.2.3", "5.3.0", "5.4.1", "5.4.2", "6.0.0")
@@ -50,7 +51,7 @@ WORDS = ("Lot", "Shop", "Van", "Office", "Bay", "Yard", "Front", "Back", "Mobile
 
 
 def populate(count: int) -> User:
-    company = company_create(name="Bench Co", default_time_zone="America/Chicago")
+    company = company_create(acting_user=OPERATOR_COMMAND, name="Bench Co", default_time_zone="America/Chicago")
     now = timezone.now()
     with company_scope(company):
         teams = [Team.objects.get(is_default=True)] + [

@@ -85,10 +85,11 @@ from backoffice.devices.codes import credential_digest, credential_generate
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.licensing.models import License
 from backoffice.organization.models import Client, Employee, Team
-from backoffice.tenancy.services import company_create
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
 
 count = {devices}
-company = company_create(name="Bench Co")
+company = company_create(acting_user=OPERATOR_COMMAND, name="Bench Co")
 now = timezone.now()
 with company_scope(company):
     team = Team.objects.get(is_default=True)

@@ -5,10 +5,11 @@ os.environ.setdefault("BACKOFFICE_TESTING", "1")
 import pytest  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 
-from backoffice.tenancy.scoping import company_scope  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402
+from backoffice.organization.services import company_create  # noqa: E402
 from backoffice.tenancy.choices import Role  # noqa: E402
-from backoffice.tenancy.services import company_create  # noqa: E402
+from backoffice.tenancy.permissions import OPERATOR_COMMAND  # noqa: E402
+from backoffice.tenancy.scoping import company_scope  # noqa: E402
 from tests.factories import TeamFactory, make_user  # noqa: E402
 
 
@@ -32,12 +33,12 @@ def _db(db):
 
 @pytest.fixture
 def company_a():
-    return company_create(name="Company A", default_time_zone="America/Chicago")
+    return company_create(acting_user=OPERATOR_COMMAND, name="Company A", default_time_zone="America/Chicago")
 
 
 @pytest.fixture
 def company_b():
-    return company_create(name="Company B", default_time_zone="Europe/Berlin")
+    return company_create(acting_user=OPERATOR_COMMAND, name="Company B", default_time_zone="Europe/Berlin")
 
 
 @pytest.fixture

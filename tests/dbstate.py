@@ -3,11 +3,11 @@
 from typing import Any
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
 from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.tenancy.models import Company, User
+from backoffice.tenancy.scoping import scopes_disabled
 
 MODELS = (Company, User, Team, Employee, Area, Client, License, Device, AuditEvent)
 

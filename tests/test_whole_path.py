@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client as HttpClient
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
+from backoffice.tenancy.scoping import company_scope
 from tests.device_api.conftest import bearer, post_json, register
 from tests.devices.conftest import device_payload
 from tests.devices.test_active_devices import rows

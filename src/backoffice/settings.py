@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "backoffice.documents",
     "backoffice.audit",
     "backoffice.notifications",
+    "backoffice.demo",
 ]
 
 MIDDLEWARE = [
@@ -143,18 +144,23 @@ if TESTING:
 # MAX_ENTRIES is far above what the cache holds (a configuration ETag per
 # device, and at most REGISTRATION_FAILED_GLOBAL per-address counters per
 # window), so culling never drops a rate-limit counter.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "backoffice_cache",
-        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "1000000"))},
-    }
-}
-if os.environ.get("CACHE_URL", "").startswith("redis://"):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["CACHE_URL"],
-    }
+REDIS_CACHE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def cache_from_env(url: str) -> dict:
+    """The default cache: Redis when CACHE_URL names one, else the database."""
+    if not url:
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "backoffice_cache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "1000000"))},
+        }
+    if not url.startswith(REDIS_CACHE_SCHEMES):
+        raise ImproperlyConfigured(f"CACHE_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)} (or be empty).")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+CACHES = {"default": cache_from_env(os.environ.get("CACHE_URL", "").strip())}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

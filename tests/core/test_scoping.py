@@ -1,10 +1,10 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from backoffice.tenancy.scoping import ScopeError, company_scope
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
 from backoffice.organization.models import Employee, Team
+from backoffice.tenancy.scoping import ScopeError, company_scope
 from tests.factories import DeviceFactory, EmployeeFactory, LicenseFactory, TeamFactory
 
 

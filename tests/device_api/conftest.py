@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.codes import code_digest, code_format, code_generate, code_seal
 from backoffice.devices.models import Device, RegistrationCode
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.factories import DeviceFactory, LicenseFactory
 
 API = "/api/device/v1"

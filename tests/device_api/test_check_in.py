@@ -6,9 +6,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import _LOCAL_ETAGS
 from backoffice.devices.models import Device
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import API, bearer, post_json
 from tests.factories import EmployeeFactory
 

@@ -8,11 +8,12 @@ from django.db import connection, connections
 from django.test import Client as HttpClient
 from django.test import override_settings
 
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import device_for_credential
 from backoffice.devices.models import DeviceCredential
 from backoffice.organization.models import Team
-from backoffice.tenancy.services import company_create
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import make_pending, register
 
 THREADS = 20
@@ -23,7 +24,7 @@ THREADS = 20
 @pytest.mark.django_db(transaction=True)
 @override_settings(REGISTRATION_FAILED_PER_ADDRESS=1000, REGISTRATION_FAILED_GLOBAL=1000)
 def test_twenty_concurrent_redemptions_of_one_code_register_once():
-    company = company_create(name="Race Co")
+    company = company_create(acting_user=OPERATOR_COMMAND, name="Race Co")
     with company_scope(company):
         team = Team.objects.get(is_default=True)
     pending = make_pending(company, team)
@@ -61,7 +62,7 @@ def test_twenty_concurrent_redemptions_of_one_code_register_once():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_credential_lookup_reconnects_once_when_the_connection_died():
-    company = company_create(name="Reconnect Co")
+    company = company_create(acting_user=OPERATOR_COMMAND, name="Reconnect Co")
     with company_scope(company):
         team = Team.objects.get(is_default=True)
     pending = make_pending(company, team)

@@ -6,13 +6,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.device_api.selectors import device_for_credential
 from backoffice.devices.models import Device, DeviceClient, DeviceCredential
 from backoffice.devices.selectors import device_effective_config
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import API, bearer
 from tests.factories import AreaFactory, ClientFactory, DocumentFactory, EmployeeFactory
 

@@ -5,9 +5,11 @@ again with the new one answers 304. A change of the device's own Clients or
 Allowed Functionality tab shows at once on the check-in path too.
 """
 
+import dataclasses
+
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
+from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_update
 from backoffice.documents.models import Document
@@ -15,6 +17,7 @@ from backoffice.organization import services as organization
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Employee
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.services import company_settings_update
 from tests.device_api.conftest import API, bearer, post_json
 from tests.factories import AreaFactory, ClientFactory, EmployeeFactory, LicenseFactory, TeamFactory
@@ -34,8 +37,16 @@ def device_of(registered):
     return Device.objects.select_related("team", "license", "company").get(pk=registered.device.pk)
 
 
+CLIENT_FIELDS = ("client_selection_type", "client_scope", "include_area_clients", "assigned_client_ids")
+
+
 def update(admin, registered, **changes):
     device = device_of(registered)
+    tab = {name: changes.pop(name) for name in CLIENT_FIELDS if name in changes}
+    if "assigned_client_ids" in tab:
+        tab["assigned_client_ids"] = tuple(tab["assigned_client_ids"])
+    if tab:
+        changes["clients"] = dataclasses.replace(ClientSettings.of_device(device), **tab)
     arguments = {
         "device": device,
         "acting_user": admin,

@@ -3,10 +3,10 @@
 import pytest
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.documents.models import Document
 from backoffice.organization.choices import ClientType
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import API, bearer, post_json
 from tests.factories import ClientFactory
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.codes import code_format
 from backoffice.devices.models import Device
 from backoffice.organization.models import Team
-from backoffice.tenancy.services import company_create
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import make_pending
 from tests.factories import EmployeeFactory, TeamFactory
 
@@ -32,7 +33,7 @@ def emulator(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.django_db(transaction=True)
 def test_register_check_in_and_config(live_server, tmp_path):
-    company = company_create(name="Emulator Co", default_time_zone="Europe/London")
+    company = company_create(acting_user=OPERATOR_COMMAND, name="Emulator Co", default_time_zone="Europe/London")
     with company_scope(company):
         team = TeamFactory(company=company, name="Mobile Crew", time_zone="Europe/Dublin")
         EmployeeFactory(company=company, team=team, name="Pat Field")

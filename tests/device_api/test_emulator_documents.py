@@ -8,14 +8,16 @@ import json
 
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
+from backoffice.devices.clients import ClientSettings
 from backoffice.devices.codes import code_format
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_update
 from backoffice.documents.models import Document
 from backoffice.organization.choices import ClientType
+from backoffice.organization.services import company_create
 from backoffice.tenancy.choices import Role
-from backoffice.tenancy.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope
 from tests.device_api.conftest import make_pending
 from tests.device_api.test_emulator import emulator
 from tests.factories import ClientFactory, TeamFactory, make_user
@@ -23,7 +25,7 @@ from tests.factories import ClientFactory, TeamFactory, make_user
 
 @pytest.mark.django_db(transaction=True)
 def test_document_command_and_the_three_wholesale_clients(live_server, tmp_path):
-    company = company_create(name="Docs Co", default_time_zone="UTC")
+    company = company_create(acting_user=OPERATOR_COMMAND, name="Docs Co", default_time_zone="UTC")
     admin = make_user(company, Role.ADMINISTRATOR, email="docs-admin@example.com")
     with company_scope(company):
         team = TeamFactory(company=company, name="Crew")
@@ -51,9 +53,9 @@ def test_document_command_and_the_three_wholesale_clients(live_server, tmp_path)
             team=device.team,
             license=device.license,
             nickname=device.nickname,
-            client_selection_type="wholesale",
-            client_scope="selected",
-            assigned_client_ids=[first.pk, second.pk],
+            clients=ClientSettings(
+                client_selection_type="wholesale", client_scope="selected", assigned_client_ids=(first.pk, second.pk)
+            ),
         )
     config = json.loads(emulator("config", "--state", str(state)).stdout)
     assert [c["name"] for c in config["clients"]] == ["Alpha Fleet", "Bravo Fleet", "Charlie Fleet"]

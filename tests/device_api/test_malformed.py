@@ -7,8 +7,8 @@ from django.test import Client as HttpClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.devices.models import Device
+from backoffice.tenancy.scoping import scopes_disabled
 from tests.device_api.conftest import API, REPORTED, bearer, post_json
 
 CHECK_IN = {"name": "n", "os_type": "o", "platform": "p", "app_version": "v"}

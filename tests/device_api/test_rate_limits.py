@@ -7,9 +7,9 @@ from django.test import override_settings
 
 from backoffice.core.http import client_address
 from backoffice.core.ratelimit import Limit, ratelimit_check, ratelimit_hit
-from backoffice.tenancy.scoping import scopes_disabled
 from backoffice.devices.codes import CODE_ALPHABET, CODE_LENGTH
 from backoffice.devices.models import Device
+from backoffice.tenancy.scoping import scopes_disabled
 from tests.device_api.conftest import API, REPORTED
 
 WRONG = "ZZZZZ-ZZZZZ"

@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.devices.codes import code_format, credential_digest
 from backoffice.devices.models import Device, DeviceCredential, RegistrationCode
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import REPORTED, add_code, bearer, make_pending, register
 from tests.factories import LicenseFactory
 

@@ -6,10 +6,10 @@ outside the team's area, an archived one, and another company's.
 
 from dataclasses import dataclass
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Team
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import AreaFactory, ClientFactory
 
 R = ClientType.RETAIL

@@ -2,10 +2,10 @@
 
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.licensing.models import License
 from backoffice.notifications.models import OutboxEmail
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import EmployeeFactory, LicenseFactory
 
 

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 
 

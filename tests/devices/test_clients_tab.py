@@ -4,11 +4,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.documents.models import Document
 from backoffice.organization.models import Client
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from tests.devices.clients_setup import R, W, lay_out
 from tests.devices.conftest import device_payload, snapshot
 from tests.factories import ClientFactory, DeviceFactory, LicenseFactory

@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 
 REGISTERED_AT = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)

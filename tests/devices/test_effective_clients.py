@@ -12,13 +12,15 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.choices import ClientScope, ClientSelectionType
+from backoffice.devices.clients import ClientSettings, effective_clients
 from backoffice.devices.models import Device, DeviceClient
-from backoffice.devices.selectors import device_effective_config, effective_clients
+from backoffice.devices.selectors import device_effective_config
 from backoffice.devices.services import device_update
 from backoffice.documents.models import Document
-from backoffice.tenancy.services import company_create
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope
 from tests.devices.clients_setup import R, W, lay_out
 from tests.factories import AreaFactory, ClientFactory, DeviceFactory, LicenseFactory, TeamFactory
 
@@ -65,10 +67,12 @@ def test_every_combination_gives_exactly_the_expected_clients(company_a, team_a,
             "team": team_a,
             "license": device.license,
             "nickname": device.nickname,
-            "client_selection_type": kind,
-            "client_scope": scope,
-            "include_area_clients": area,
-            "assigned_client_ids": [layout.clients["wholesale_picked"].pk],
+            "clients": ClientSettings(
+                client_selection_type=kind,
+                client_scope=scope,
+                include_area_clients=area,
+                assigned_client_ids=(layout.clients["wholesale_picked"].pk,),
+            ),
             "functionality_mode": "company",
             "functionality": [],
         }
@@ -92,10 +96,9 @@ def test_area_clients_need_area_support(company_a, team_a, admin_a):
         clients = effective_clients(
             company=company_a,
             team=team_a,
-            client_selection_type="wholesale",
-            client_scope="selected",
-            include_area_clients=True,
-            assigned_client_ids=[],
+            clients=ClientSettings(
+                client_selection_type="wholesale", client_scope="selected", include_area_clients=True
+            ),
         )
         assert list(clients) == []
     assert layout.area.pk == team_a.area_id
@@ -133,7 +136,12 @@ class Rollback(Exception):
 def test_effective_clients_follow_the_written_rule(clients, device, assigned, documents):
     try:
         with transaction.atomic():
-            company = company_create(name="Random Co", default_time_zone="UTC", area_support=device["area_support"])
+            company = company_create(
+                acting_user=OPERATOR_COMMAND,
+                name="Random Co",
+                default_time_zone="UTC",
+                area_support=device["area_support"],
+            )
             with company_scope(company):
                 areas = [AreaFactory(company=company), AreaFactory(company=company)]
                 team = TeamFactory(

@@ -2,10 +2,10 @@
 
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from backoffice.devices.selectors import device_effective_config
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.services import company_settings_update
 from tests.devices.conftest import device_payload, snapshot
 

@@ -10,12 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_digest, code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.services import device_add, device_cancel
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
+from backoffice.tenancy.scoping import company_scope
 from tests.devices.conftest import device_payload, snapshot
 from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.models import Device
 from backoffice.licensing.models import License
+from backoffice.tenancy.scoping import company_scope
 from tests.conftest import login
 from tests.devices.conftest import device_payload
 from tests.factories import LicenseFactory, make_user

@@ -10,12 +10,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.services import device_add
 from backoffice.notifications.services import outbox_send_due
 from backoffice.organization.models import Team
+from backoffice.tenancy.scoping import company_scope
 from tests.devices.conftest import device_payload, snapshot
 from tests.factories import DeviceFactory, LicenseFactory
 

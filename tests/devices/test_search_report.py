@@ -6,8 +6,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.documents.models import Document
+from backoffice.tenancy.scoping import company_scope
 from tests.devices.test_active_devices import rows
 from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory
 

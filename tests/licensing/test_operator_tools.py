@@ -6,10 +6,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client as HttpClient
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
 from backoffice.tenancy.models import User
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.dbstate import snapshot
 from tests.factories import PASSWORD, AreaFactory, ClientFactory, EmployeeFactory, LicenseFactory
 

@@ -12,13 +12,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import RegistrationCode
 from backoffice.devices.services import device_add, registration_code_replace
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
 from backoffice.notifications.services import MAX_ATTEMPTS, outbox_send_due, retry_delay
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import LicenseFactory
 from tests.notifications.conftest import smtp_mailers
 

@@ -1,7 +1,7 @@
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import AreaFactory, ClientFactory, EmployeeFactory
 
 

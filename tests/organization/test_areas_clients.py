@@ -1,7 +1,7 @@
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Area, Client, Team
+from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import ClientFactory
 

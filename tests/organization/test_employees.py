@@ -1,8 +1,8 @@
 import pytest
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Employee
 from backoffice.organization.selectors import employee_recipient_choices
+from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import EmployeeFactory
 

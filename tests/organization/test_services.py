@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization import services
 from backoffice.organization.models import Team
+from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
+from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import DeviceFactory, EmployeeFactory
 

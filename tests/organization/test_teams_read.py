@@ -1,5 +1,5 @@
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
+from backoffice.tenancy.scoping import company_scope
 
 
 def test_team_pages_answer_404_to_another_company(as_admin_a, as_admin_b, company_a, team_a):

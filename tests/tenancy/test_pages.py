@@ -1,8 +1,8 @@
 import pytest
 from django.test import Client as HttpClient
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.models import User
+from backoffice.tenancy.scoping import company_scope
 from tests.factories import PASSWORD, AreaFactory, ClientFactory, EmployeeFactory
 
 PAGES = ["/teams/", "/employees/", "/clients/", "/areas/", "/licenses/", "/users/", "/settings/"]

@@ -10,9 +10,9 @@ import re
 import pytest
 from django.urls import get_resolver, resolve
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.scoping import company_scope
 from tests.conftest import login
 from tests.dbstate import snapshot
 from tests.factories import AreaFactory, ClientFactory, EmployeeFactory, TeamFactory, make_user

@@ -2,9 +2,9 @@ import pytest
 from django.test import Client as HttpClient
 
 from backoffice.audit.models import AuditEvent
-from backoffice.tenancy.scoping import company_scope
 from backoffice.organization.models import Team
 from backoffice.tenancy.models import User
+from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import PASSWORD
 

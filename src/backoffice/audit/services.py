@@ -31,8 +31,8 @@ def audit_record(
         raise TypeError("An audit event needs an actor: a user or a SystemActor.")
     user = actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
     return AuditEvent.objects.create(
-        company=company,
-        actor=user,
+        company_id=company.pk,
+        actor_id=user.pk if user is not None else None,
         actor_label=user.get_username() if user is not None else str(actor)[:254],
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",

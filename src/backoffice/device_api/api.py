@@ -23,7 +23,6 @@ from ninja import NinjaAPI, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backoffice.core.http import client_address
-from backoffice.tenancy.scoping import company_scope
 from backoffice.device_api import errors
 from backoffice.device_api.auth import DeviceBearer
 from backoffice.device_api.schemas import (
@@ -38,9 +37,10 @@ from backoffice.device_api.schemas import (
     RegistrationOut,
 )
 from backoffice.device_api.selectors import device_config_etag, device_config_with_etag
-from backoffice.device_api.services import device_check_in, device_register
+from backoffice.device_api.services import device_check_in, device_document_record, device_register
 from backoffice.devices.models import Device
-from backoffice.documents.services import ClientNotAvailable, document_record
+from backoffice.documents.services import ClientNotAvailable
+from backoffice.tenancy.scoping import company_scope
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +300,9 @@ def record_document(request: HttpRequest, payload: DocumentIn) -> Status:
     """
     device: Device = request.auth  # type: ignore[attr-defined]
     try:
-        document = document_record(device=device, kind=payload.kind, number=payload.number, client_id=payload.client_id)
+        document = device_document_record(
+            device=device, kind=payload.kind, number=payload.number, client_id=payload.client_id
+        )
     except ClientNotAvailable:
         raise errors.client_not_available() from None
     body = {

@@ -1,6 +1,9 @@
 """Devices, their registration codes and their credentials."""
 
+import datetime
+
 from django.db import models
+from django_scopes import ScopedManager
 
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
@@ -93,6 +96,27 @@ class DeviceClient(CompanyOwnedModel):
         ]
 
 
+# A code that is neither used nor revoked: at most one per device (a database
+# constraint), shown in Pending Registrations until it is used or replaced.
+OPEN_CODE = models.Q(used_at__isnull=True, revoked_at__isnull=True)
+
+
+class RegistrationCodeManager(models.Manager["RegistrationCode"]):
+    """
+    The one definition of which codes still count. Methods go through
+    ``filter`` so that, outside a company scope, they raise like any other
+    tenant query.
+    """
+
+    def open(self) -> "models.QuerySet[RegistrationCode]":
+        """Codes neither used nor revoked, expired or not."""
+        return self.filter(OPEN_CODE)
+
+    def live(self, now: datetime.datetime) -> "models.QuerySet[RegistrationCode]":
+        """Codes that can be redeemed at ``now``: open and not yet expired."""
+        return self.filter(OPEN_CODE, expires_at__gt=now)
+
+
 class RegistrationCode(CompanyOwnedModel):
     """
     A one-time code that a technician types on the device to register it.
@@ -112,20 +136,23 @@ class RegistrationCode(CompanyOwnedModel):
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    # Scoped like every tenant model, with the code queries above.
+    objects = ScopedManager(_manager_class=RegistrationCodeManager, company="company")  # type: ignore[misc]
+
     class Meta:
         indexes = [
             # Counting live codes for REGISTRATION_MAX_LIVE_CODES and wiping
             # expired copies read only unused, unrevoked codes.
             models.Index(
                 fields=["expires_at"],
-                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                condition=OPEN_CODE,
                 name="devices_regcode_live_exp_idx",
             ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["device"],
-                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                condition=OPEN_CODE,
                 name="devices_registrationcode_one_live_per_device",
                 violation_error_message="This device already has a live registration code.",
             ),
@@ -133,6 +160,14 @@ class RegistrationCode(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return f"Registration code #{self.pk} for {self.device_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.revoked_at is None
+
+    def is_live(self, now: datetime.datetime) -> bool:
+        """Whether the code can be redeemed at ``now``: the row-level twin of ``objects.live``."""
+        return self.is_open and self.expires_at > now
 
 
 class DeviceCredential(CompanyOwnedModel):

@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from backoffice.core.charts import pie_slices
-from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.devices import services
 from backoffice.devices.forms import (
@@ -32,11 +32,11 @@ from backoffice.devices.selectors import (
     device_report_rows,
     device_version_breakdown,
     pending_registration_list,
-    wholesale_client_search,
+    registration_email_get_for_company,
 )
 from backoffice.licensing.selectors import license_counts
-from backoffice.notifications.selectors import outbox_email_get_for_company
-from backoffice.notifications.services import outbox_email_resend
+from backoffice.organization.selectors import wholesale_client_search
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import company_member_required, device_writer_required
 
 ACTIVE_DEVICES = "devices/active_devices.html"
@@ -149,6 +149,8 @@ def device_add(request: CompanyRequest) -> HttpResponse:
                     form.add_error(None, exc)
                 else:
                     if request.htmx:
+                        # The event's plain-name form, which clients of this page rely on;
+                        # django-htmx's trigger_client_event would send it as JSON.
                         response = HttpResponse(status=204)
                         response["HX-Trigger"] = "registrations-changed"
                         return response
@@ -187,6 +189,7 @@ def _render_dialog(
         template += "#device-form" if request.method == "POST" else "#device-dialog"
     context = {
         "form": form,
+        "dialog": form.reads(),
         "form_action": form_action,
         "preview_url": reverse("devices:edit_preview", args=[device.pk]) if device else reverse("devices:add_preview"),
         "device": device,
@@ -201,12 +204,14 @@ def _back_to_list(request: CompanyRequest, notice: str) -> HttpResponse:
     if request.htmx:
         # From the dialog on the list, reload the list as it is (search kept);
         # from the Edit page itself, go to the list.
-        response = HttpResponse(status=204)
         list_url = reverse("devices:active")
-        if urlsplit(request.htmx.current_url or "").path == list_url:
-            response["HX-Refresh"] = "true"
-        else:
-            response["HX-Redirect"] = list_url
+        response: HttpResponse = (
+            HttpResponseClientRefresh()
+            if urlsplit(request.htmx.current_url or "").path == list_url
+            else HttpResponseClientRedirect(list_url)
+        )
+        # No content: htmx acts on the header alone, and the dialog is left as it is.
+        response.status_code = 204
         return response
     return redirect("devices:active")
 
@@ -254,7 +259,7 @@ def device_edit(request: CompanyRequest, pk: int) -> HttpResponse:
 def device_add_preview(request: CompanyRequest) -> HttpResponse:
     """The effective configuration of a new device's unsaved settings (the dialog's preview, over htmx)."""
     form = dialog_action_form(data=request.POST, user=request.user)
-    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form, "dialog": form.reads(with_options=False)})
 
 
 @device_writer_required
@@ -263,7 +268,7 @@ def device_edit_preview(request: CompanyRequest, pk: int) -> HttpResponse:
     """The effective configuration of a device's unsaved settings, with its documents."""
     device = device_get_for_company(user=request.user, pk=pk)
     form = dialog_action_form(data=request.POST, user=request.user, device=device)
-    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form})
+    return render(request, f"{DEVICE_DIALOG}#preview-body", {"form": form, "dialog": form.reads(with_options=False)})
 
 
 @device_writer_required
@@ -336,9 +341,9 @@ def registration_cancel(request: CompanyRequest, pk: int) -> HttpResponse:
 @require_POST
 def email_resend(request: CompanyRequest, pk: int) -> HttpResponse:
     """Resend: queue a registration email again, to be sent within seconds."""
-    email = outbox_email_get_for_company(user=request.user, pk=pk)
+    email = registration_email_get_for_company(user=request.user, pk=pk)
     try:
-        outbox_email_resend(email=email, acting_user=request.user)
+        services.registration_email_resend(email=email, acting_user=request.user)
     except ValidationError as exc:
         return _after_write(request, _error_text(exc), error=True)
     return _after_write(request, f"The email to {email.recipient} will be sent again shortly.")

@@ -4,13 +4,12 @@ by a device through the device API.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from backoffice.audit.services import audit_record
-from backoffice.devices.models import Device, DeviceClient
-from backoffice.devices.selectors import effective_clients
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.models import Document
+from backoffice.tenancy.permissions import DEVICE_API
 
 
 class ClientNotAvailable(Exception):
@@ -21,42 +20,42 @@ class ClientNotAvailable(Exception):
 
 
 @transaction.atomic
-def document_record(*, device: Device, kind: str, number: str, client_id: int) -> Document:
+def document_record(
+    *,
+    company: models.Model,
+    device_id: int,
+    device_label: str,
+    kind: str,
+    number: str,
+    client_id: int,
+    available_clients: models.QuerySet,
+) -> Document:
     """
-    Record a document created on ``device`` for client ``client_id``. The
-    acting party is the device itself, so the audit event has no user.
+    Record a document created on device ``device_id`` (named ``device_label``
+    in the audit trail) for client ``client_id``. The acting party is the
+    device itself (``DEVICE_API``).
 
-    The client must be available on the device by the same rule as its
-    configuration (``effective_clients``); otherwise ``ClientNotAvailable`` is
-    raised and nothing is recorded. A recorded wholesale client stays
-    available on the device under *Selected*. Run inside the device's
-    company scope, with its team and company loaded.
+    The client must be among ``available_clients``, which the caller computes
+    with the Clients tab rule (this app sits below devices, so the rule is
+    passed in); otherwise ``ClientNotAvailable`` is raised and nothing is
+    recorded. Run inside the device's company scope.
     """
     if kind not in DocumentKind.values:
         raise ValidationError({"kind": "Unknown document kind."})
     number = number.strip()
     if not 1 <= len(number) <= 64:
         raise ValidationError({"number": "Enter a number of 1 to 64 characters."})
-    available = effective_clients(
-        company=device.company,
-        team=device.team,
-        client_selection_type=device.client_selection_type,
-        client_scope=device.client_scope,
-        include_area_clients=device.include_area_clients,
-        assigned_client_ids=DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True),
-        device_id=device.pk,
-    )
-    if not available.filter(pk=client_id).exists():
+    if not available_clients.filter(pk=client_id).exists():
         raise ClientNotAvailable(client_id)
     document = Document.objects.create(
-        company=device.company, kind=kind, number=number, client_id=client_id, device=device
+        company_id=company.pk, kind=kind, number=number, client_id=client_id, device_id=device_id
     )
     audit_record(
-        company=device.company,
-        actor=None,
+        company=company,
+        actor=DEVICE_API,
         action="document.recorded",
         obj=document,
-        summary=f"{document.get_kind_display()} {number} recorded on {device.nickname}",
-        data={"device_id": device.pk, "document_id": document.pk, "client_id": client_id, "kind": kind},
+        summary=f"{document.get_kind_display()} {number} recorded on {device_label}",
+        data={"device_id": device_id, "document_id": document.pk, "client_id": client_id, "kind": kind},
     )
     return document

@@ -4,17 +4,20 @@ Operators' admin for licenses. New licenses are issued with
 unsuspend them (actions that go through the licensing services).
 """
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import ModelForm
 from django.http import HttpRequest
 
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_suspend, license_unsuspend, license_update
+from backoffice.tenancy.models import User
+from backoffice.tenancy.service_admin import ServiceModelAdmin
 
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(ServiceModelAdmin):
     list_display = ("number", "company", "license_type", "status_label", "expires_on", "is_suspended")
     list_filter = ("company", "license_type", "is_suspended")
     search_fields = ("number",)
@@ -27,12 +30,13 @@ class LicenseAdmin(admin.ModelAdmin):
     def status_label(self, obj: License) -> str:
         return obj.get_status_display()
 
-    def save_model(self, request: HttpRequest, obj: License, form: ModelForm, change: bool) -> None:
-        license_update(
-            acting_user=request.user,  # type: ignore[arg-type]
-            license=obj,
-            license_type=obj.license_type,
-            expires_on=obj.expires_on,
+    def service_save(self, *, acting_user: User, original: License | None, data: dict[str, Any]) -> License:
+        # Only changes reach here: licenses are not added in the admin.
+        return license_update(
+            acting_user=acting_user,
+            license=original,  # type: ignore[arg-type]
+            license_type=data["license_type"],
+            expires_on=data["expires_on"],
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: License | None = None) -> bool:

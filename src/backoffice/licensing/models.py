@@ -1,12 +1,52 @@
 """Licenses issued to a company by the people who run the service."""
 
 import datetime
+from collections.abc import Callable
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
 from backoffice.core.models import CompanyOwnedModel, TimeStampedModel
 from backoffice.licensing.choices import LicenseStatus, LicenseType
+
+# The status rule, the one place that defines it: the first condition that
+# holds on ``day`` gives the status. Each condition is (field, lookup, value
+# on ``day``). ``status_q`` turns it into a database filter and
+# ``License.status_on`` evaluates it in Python; a test checks that the two
+# agree on random licenses and days.
+STATUS_RULE: tuple[tuple[LicenseStatus, tuple[str, str, Callable[[datetime.date], Any]] | None], ...] = (
+    (LicenseStatus.SUSPENDED, ("is_suspended", "exact", lambda day: True)),
+    (LicenseStatus.EXPIRED, ("expires_on", "lt", lambda day: day)),
+    (LicenseStatus.ACTIVE, None),  # otherwise
+)
+
+# The lookups the rule uses, in Python: like SQL, a missing value matches no comparison.
+_PYTHON_LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
+    "exact": lambda value, wanted: value == wanted,
+    "lt": lambda value, wanted: value is not None and value < wanted,
+}
+
+
+def status_q(status: str, *, day: datetime.date, prefix: str = "") -> models.Q:
+    """
+    A filter for licenses whose status is ``status`` on ``day``, from
+    ``STATUS_RULE``: its condition holds and no earlier one does. ``prefix``
+    reaches the license through a relation, e.g. ``"license__"``.
+    """
+    # Through a nullable relation, a missing license has no status (negated
+    # lookups would otherwise match it).
+    q = models.Q(**{f"{prefix}pk__isnull": False}) if prefix else models.Q()
+    for rule_status, condition in STATUS_RULE:
+        if condition is None:
+            here = models.Q()
+        else:
+            field, lookup, wanted = condition
+            here = models.Q(**{f"{prefix}{field}__{lookup}": wanted(day)})
+        if rule_status == status:
+            return q & here
+        q &= ~here
+    raise ValueError(f"Unknown license status {status!r}")
 
 
 class License(CompanyOwnedModel, TimeStampedModel):
@@ -37,11 +77,14 @@ class License(CompanyOwnedModel, TimeStampedModel):
         return f"{self.number} ({self.get_license_type_display()}, {self.get_status_display()})"
 
     def status_on(self, day: datetime.date) -> LicenseStatus:
-        if self.is_suspended:
-            return LicenseStatus.SUSPENDED
-        if self.expires_on is not None and self.expires_on < day:
-            return LicenseStatus.EXPIRED
-        return LicenseStatus.ACTIVE
+        """The status on ``day``: ``STATUS_RULE`` evaluated in Python, the twin of ``status_q``."""
+        for status, condition in STATUS_RULE:
+            if condition is None:
+                return status
+            field, lookup, wanted = condition
+            if _PYTHON_LOOKUPS[lookup](getattr(self, field), wanted(day)):
+                return status
+        raise AssertionError("STATUS_RULE ends with an unconditional status")
 
     @property
     def status(self) -> LicenseStatus:

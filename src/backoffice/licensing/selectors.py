@@ -7,15 +7,21 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.models import License
+from backoffice.licensing.models import License, status_q
+
+
+def license_status_q(status: str, *, day: datetime.date | None = None, prefix: str = "") -> Q:
+    """
+    A filter for licenses whose derived status is ``status`` on ``day`` (today
+    by default). Built from ``licensing.models.STATUS_RULE``, like
+    ``License.status_on``; ``prefix`` reaches the license through a relation.
+    """
+    return status_q(status, day=day or timezone.localdate(), prefix=prefix)
 
 
 def license_active_q(*, day: datetime.date | None = None, prefix: str = "") -> Q:
     """A filter for licenses that are Active on ``day`` (today by default)."""
-    day = day or timezone.localdate()
-    return Q(**{f"{prefix}is_suspended": False}) & (
-        Q(**{f"{prefix}expires_on__isnull": True}) | Q(**{f"{prefix}expires_on__gte": day})
-    )
+    return license_status_q(LicenseStatus.ACTIVE, day=day, prefix=prefix)
 
 
 @dataclass(frozen=True)
@@ -39,16 +45,6 @@ def license_counts() -> LicenseCounts:
 def license_free_list() -> QuerySet[License]:
     """Licenses a new device may take: active and held by no device."""
     return License.objects.filter(license_active_q(), device__isnull=True).order_by("number")
-
-
-def license_status_q(status: str, *, day: datetime.date | None = None) -> Q:
-    """A filter for licenses whose derived status is ``status`` on ``day`` (see ``License.status_on``)."""
-    day = day or timezone.localdate()
-    if status == LicenseStatus.SUSPENDED:
-        return Q(is_suspended=True)
-    if status == LicenseStatus.EXPIRED:
-        return Q(is_suspended=False, expires_on__lt=day)
-    return license_active_q(day=day)
 
 
 def license_list(*, status: str = "") -> QuerySet[License]:

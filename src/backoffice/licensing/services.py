@@ -1,36 +1,33 @@
 """
 Writes on licenses. Licenses are issued and suspended by operators (the
 people who run the service), never by a company's own users: these services
-are called from the Django admin and from management commands.
+are called from the Django admin (``acting_user`` is the operator) and from
+management commands (``OPERATOR_COMMAND``). ``license_lock_free`` is for the
+services that give a license to a device.
 """
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from backoffice.audit.services import audit_record
-from backoffice.tenancy.scoping import company_scope
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_default_prefix, license_highest_serial
-from backoffice.tenancy.models import Company, User
+from backoffice.tenancy.models import Company
+from backoffice.tenancy.permissions import Actor, require_operator
+from backoffice.tenancy.scoping import company_scope
 
 MAX_ISSUE_COUNT = 1000
 NUMBER_MAX_LENGTH = 32
 SERIAL_MIN_WIDTH = 5
 
 
-def _ensure_operator(acting_user: User | None) -> None:
-    """``None`` is a management command run by an operator on the server."""
-    if acting_user is not None and not (acting_user.is_staff and acting_user.is_active):
-        raise PermissionDenied("Only operators issue and suspend licenses.")
-
-
 @transaction.atomic
 def license_issue(
     *,
-    acting_user: User | None,
+    acting_user: Actor,
     company: Company,
     count: int,
     license_type: str,
@@ -44,7 +41,7 @@ def license_issue(
     license is used, "LIC-" for a company without licenses. Issuing for one
     company is serialised by a row lock on the company.
     """
-    _ensure_operator(acting_user)
+    require_operator(acting_user)
     errors: dict[str, str] = {}
     if not 1 <= count <= MAX_ISSUE_COUNT:
         errors["count"] = f"Issue between 1 and {MAX_ISSUE_COUNT} licenses at a time."
@@ -83,8 +80,8 @@ def license_issue(
     return licenses
 
 
-def _license_set_suspended(*, acting_user: User | None, license: License, suspended: bool) -> License:
-    _ensure_operator(acting_user)
+def _license_set_suspended(*, acting_user: Actor, license: License, suspended: bool) -> License:
+    require_operator(acting_user)
     if license.is_suspended == suspended:
         return license
     license.is_suspended = suspended
@@ -101,23 +98,23 @@ def _license_set_suspended(*, acting_user: User | None, license: License, suspen
 
 
 @transaction.atomic
-def license_suspend(*, acting_user: User | None, license: License) -> License:
+def license_suspend(*, acting_user: Actor, license: License) -> License:
     """Suspend a license: its device stops working with it at once. Idempotent."""
     return _license_set_suspended(acting_user=acting_user, license=license, suspended=True)
 
 
 @transaction.atomic
-def license_unsuspend(*, acting_user: User | None, license: License) -> License:
+def license_unsuspend(*, acting_user: Actor, license: License) -> License:
     """Lift a suspension; the license is Active again unless it has expired. Idempotent."""
     return _license_set_suspended(acting_user=acting_user, license=license, suspended=False)
 
 
 @transaction.atomic
 def license_update(
-    *, acting_user: User | None, license: License, license_type: str, expires_on: datetime.date | None
+    *, acting_user: Actor, license: License, license_type: str, expires_on: datetime.date | None
 ) -> License:
     """Change a license's type or expiry date (operators, in the Django admin); the number never changes."""
-    _ensure_operator(acting_user)
+    require_operator(acting_user)
     if license_type not in LicenseType.values:
         raise ValidationError({"license_type": f"Choose one of: {', '.join(LicenseType.values)}."})
     before = {"license_type": license.license_type, "expires_on": str(license.expires_on)}
@@ -134,3 +131,21 @@ def license_update(
             data={"before": before, "after": {"license_type": license_type, "expires_on": str(expires_on)}},
         )
     return license
+
+
+def license_lock_free(*, license: License) -> License:
+    """
+    Lock ``license`` (in the open company scope) and check that a device may
+    take it: it exists, it is active and no device holds it. Returns the
+    locked row; raises ``ValidationError`` on ``license``. Devices sit above
+    this app, so "held" is read through the reverse one-to-one ``device``.
+    """
+    locked = License.objects.select_for_update().filter(pk=license.pk).first()
+    if locked is None:
+        raise ValidationError({"license": "Select one of the available licenses."})
+    if not locked.is_active:
+        status = locked.get_status_display().lower()
+        raise ValidationError({"license": f"License {locked.number} is {status}; pick another."})
+    if License.objects.filter(pk=locked.pk, device__isnull=False).exists():
+        raise ValidationError({"license": f"License {locked.number} was just taken; pick another."})
+    return locked

@@ -4,10 +4,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.selectors import license_counts, license_list
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import company_member_required
 
 

@@ -1,37 +1,39 @@
 """
-The outbox worker and the writes on queued emails.
+The outbox: queued emails, the worker that sends them, and the writes on them.
 
-Registration-code emails are written to the outbox in the same transaction
-as the code they announce, then sent here. Sending is at least once with
-no double send in normal operation: a worker claims a due email in a short
-transaction (PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite:
-the IMMEDIATE transaction serialises workers) by moving its next attempt
-past the send timeout, sends with no transaction or lock held, then records
-the outcome. Only a crash between the SMTP hand-over and that record can
-repeat an email, after the claim lapses.
+Emails are written to the outbox in the same transaction as what they
+announce, then sent here. Sending is at least once with no double send in
+normal operation: a worker claims a due email in a short transaction
+(PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite: the IMMEDIATE
+transaction serialises workers) by moving its next attempt past the send
+timeout, sends with no transaction or lock held, then records the outcome.
+Only a crash between the SMTP hand-over and that record can repeat an email,
+after the claim lapses.
 
-The body is rendered at send time from the code's encrypted copy and is
-never stored; log lines and ``last_error`` never carry the code.
+This app sits below the apps whose emails it sends, so it does not know what
+an email says: the app that owns what an email announces registers a
+renderer (``outbox_renderer_register``), which builds the message at send
+time, or answers None when what it announces no longer holds. Bodies are
+never stored; log lines and ``last_error`` are scrubbed of the secrets the
+renderer names.
 """
 
 import datetime
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from backoffice.audit.services import audit_record
-from backoffice.tenancy.scoping import company_scope, scopes_disabled
-from backoffice.devices.codes import code_format, code_unseal
-from backoffice.devices.models import RegistrationCode
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
-from backoffice.tenancy.models import User
+from backoffice.tenancy.models import Company
+from backoffice.tenancy.permissions import OUTBOX_WORKER, Actor
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +63,93 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
 
 
-def code_is_live(code: RegistrationCode, *, now: datetime.datetime) -> bool:
-    return code.used_at is None and code.revoked_at is None and code.expires_at > now
+@dataclass(frozen=True)
+class RenderedEmail:
+    """
+    A message ready to send, with what the audit trail says about it:
+    ``label`` names what it announces ("Registration email for Van 3"),
+    ``audit_data`` adds ids to its events, and ``secrets`` are the strings
+    (a registration code, in every form it is written) that must never reach
+    a log line or ``last_error``.
+    """
+
+    message: EmailMultiAlternatives
+    label: str
+    audit_data: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+
+Renderer = Callable[[OutboxEmail, datetime.datetime], RenderedEmail | None]
+_renderers: list[Renderer] = []
+WorkerTask = Callable[[], object]
+_worker_tasks: list[WorkerTask] = []
+
+
+def outbox_renderer_register(renderer: Renderer) -> None:
+    """
+    Set how queued emails are rendered (called once, from the owning app's
+    ``AppConfig.ready``). The renderer gets the email and the time of the
+    attempt and returns the message, or None to make the email obsolete.
+    """
+    if renderer not in _renderers:
+        _renderers.clear()
+        _renderers.append(renderer)
+
+
+def worker_task_register(task: WorkerTask) -> None:
+    """Add a housekeeping task that ``send_outbox`` runs after every pass (idempotent)."""
+    if task not in _worker_tasks:
+        _worker_tasks.append(task)
+
+
+def worker_tasks_run() -> list[object]:
+    """Run every registered housekeeping task once; return their results in order."""
+    return [task() for task in _worker_tasks]
+
+
+@transaction.atomic
+def outbox_email_queue(
+    *, company: Company, registration_code_id: int, recipients: Iterable[str], now: datetime.datetime
+) -> list[OutboxEmail]:
+    """Queue one email per recipient for what ``registration_code_id`` announces, due at once."""
+    return OutboxEmail.objects.bulk_create(
+        OutboxEmail(company=company, registration_code_id=registration_code_id, recipient=address, next_attempt_at=now)
+        for address in recipients
+    )
+
+
+def outbox_email_obsolete(*, registration_code_ids: Iterable[int]) -> int:
+    """Stop the queued emails about these codes from being sent (they no longer hold); return how many."""
+    return OutboxEmail.objects.filter(
+        registration_code_id__in=list(registration_code_ids), state=EmailState.QUEUED
+    ).update(state=EmailState.OBSOLETE)
+
+
+@transaction.atomic
+def outbox_email_requeue(
+    *, email: OutboxEmail, acting_user: Actor, label: str, audit_data: dict[str, Any] | None = None
+) -> OutboxEmail:
+    """
+    Queue ``email`` to be sent again at once, with a fresh retry budget. The
+    caller has checked that the acting user may and that what it announces
+    still holds; ``label`` names it for the audit trail.
+    """
+    email = OutboxEmail.objects.select_for_update().get(pk=email.pk)
+    email.state = EmailState.QUEUED
+    email.attempts = 0
+    email.last_error = ""
+    email.sent_at = None
+    email.next_attempt_at = timezone.now()
+    email.save(update_fields=["state", "attempts", "last_error", "sent_at", "next_attempt_at"])
+    audit_record(
+        company=email.company,
+        actor=acting_user,
+        action="email.resent",
+        obj=email,
+        summary=f"{label} queued again for {email.recipient}",
+        data={"email_id": email.pk, **(audit_data or {})},
+    )
+    return email
 
 
 def _claim_next(*, now: datetime.datetime) -> OutboxEmail | None:
@@ -85,34 +172,11 @@ def _claim_next(*, now: datetime.datetime) -> OutboxEmail | None:
     return email
 
 
-def _scrub(message: str, code: str) -> str:
-    """Remove any trace of the code from an error message before it is stored or logged."""
-    for variant in (code, code_format(code), code.lower(), code_format(code).lower()):
-        message = message.replace(variant, "[code]")
-    return message
-
-
-def _render(email: OutboxEmail, code: str, registration_code: RegistrationCode) -> EmailMultiAlternatives:
-    device = registration_code.device
-    company = device.company
-    zone = company.zone
-    context = {
-        "code": code_format(code),
-        "device": device,
-        "company": company,
-        "expires_at": registration_code.expires_at,
-        "time_zone": zone.key,
-    }
-    # A nickname is one line on screen; a line break must not reach an email header.
-    subject = "ReconPro registration code for " + " ".join(device.nickname.split())
-    # Templates show times in the active time zone: the company's, here.
-    with timezone.override(zone):
-        text = render_to_string("notifications/registration_code_email.txt", context)
-        html = render_to_string("notifications/registration_code_email.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.recipient]
-    )
-    message.attach_alternative(html, "text/html")
+def _scrub(message: str, secrets: Iterable[str]) -> str:
+    """Remove every secret from an error message before it is stored or logged."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[secret]")
     return message
 
 
@@ -123,21 +187,17 @@ def _record(email: OutboxEmail, **changes: object) -> None:
 
 def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> None:
     with scopes_disabled():
-        registration_code = RegistrationCode.objects.select_related("device__company").get(
-            pk=email.registration_code_id
-        )
-    code = code_unseal(registration_code.sealed_code) if code_is_live(registration_code, now=now) else None
-    if code is None:
+        company = Company.objects.get(pk=email.company_id)
+        rendered = _renderers[0](email, now) if _renderers else None
+    if rendered is None:
         _record(email, state=EmailState.OBSOLETE, next_attempt_at=now)
-        logger.info("outbox: email %s not sent: its registration code is no longer valid", email.pk)
+        logger.info("outbox: email %s not sent: what it announces no longer holds", email.pk)
         run.obsolete += 1
         return
-    company = registration_code.device.company
     try:
-        message = _render(email, code, registration_code)
-        mailers.default.send_messages([message])
+        mailers.default.send_messages([rendered.message])
     except Exception as exc:  # noqa: BLE001 - any failure of the mailer is retried
-        error = _scrub(f"{type(exc).__name__}: {exc}", code)[:300]
+        error = _scrub(f"{type(exc).__name__}: {exc}", rendered.secrets)[:300]
         gave_up = email.attempts >= MAX_ATTEMPTS
         retry_at = timezone.now() + retry_delay(email.attempts)
         logger.warning(
@@ -157,10 +217,10 @@ def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> 
             )
             audit_record(
                 company=company,
-                actor=None,
+                actor=OUTBOX_WORKER,
                 action="email.failed",
                 obj=email,
-                summary=f"Registration email to {email.recipient} failed (attempt {email.attempts} of {MAX_ATTEMPTS})"
+                summary=f"{rendered.label} to {email.recipient} failed (attempt {email.attempts} of {MAX_ATTEMPTS})"
                 + ("; giving up" if gave_up else f"; retry at {retry_at:%H:%M:%S} UTC"),
                 data={"email_id": email.pk, "attempts": email.attempts, "error": error, "gave_up": gave_up},
             )
@@ -173,11 +233,11 @@ def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> 
         _record(email, state=EmailState.SENT, sent_at=timezone.now(), last_error="")
         audit_record(
             company=company,
-            actor=None,
+            actor=OUTBOX_WORKER,
             action="email.sent",
             obj=email,
-            summary=f"Registration email for {registration_code.device.nickname} sent to {email.recipient}",
-            data={"email_id": email.pk, "device_id": registration_code.device_id, "attempts": email.attempts},
+            summary=f"{rendered.label} sent to {email.recipient}",
+            data={"email_id": email.pk, **rendered.audit_data, "attempts": email.attempts},
         )
     logger.info("outbox: email %s to %s sent", email.pk, email.recipient)
     run.sent += 1
@@ -186,8 +246,9 @@ def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> 
 def outbox_send_due(*, limit: int = 100) -> OutboxRun:
     """
     Send up to ``limit`` due emails of every company, one at a time, and
-    return what happened. Emails whose code was used, replaced or has expired
-    become obsolete instead of being sent.
+    return what happened. Emails whose renderer answers None (for a
+    registration email: its code was used, replaced or has expired) become
+    obsolete instead of being sent.
     """
     run = OutboxRun()
     while run.total < limit:
@@ -197,34 +258,3 @@ def outbox_send_due(*, limit: int = 100) -> OutboxRun:
             break
         _send_one(email, now=now, run=run)
     return run
-
-
-@transaction.atomic
-def outbox_email_resend(*, email: OutboxEmail, acting_user: User) -> OutboxEmail:
-    """
-    Queue ``email`` to be sent again at once, with a fresh retry budget.
-    Refused when its code can no longer be used: Replace issues a new one.
-    """
-    if not acting_user.can_write:
-        raise PermissionDenied("Your role does not allow this action.")
-    email = OutboxEmail.objects.select_for_update().select_related("registration_code__device").get(pk=email.pk)
-    device = email.registration_code.device
-    if acting_user.is_team_administrator and device.team_id != acting_user.team_id:
-        raise PermissionDenied("Team Administrators act only on their own team's devices.")
-    if not code_is_live(email.registration_code, now=timezone.now()):
-        raise ValidationError("This code can no longer be used; use Replace to send a new one.")
-    email.state = EmailState.QUEUED
-    email.attempts = 0
-    email.last_error = ""
-    email.sent_at = None
-    email.next_attempt_at = timezone.now()
-    email.save(update_fields=["state", "attempts", "last_error", "sent_at", "next_attempt_at"])
-    audit_record(
-        company=email.company,
-        actor=acting_user,
-        action="email.resent",
-        obj=email,
-        summary=f"Registration email for {device.nickname} queued again for {email.recipient}",
-        data={"email_id": email.pk, "device_id": device.pk},
-    )
-    return email

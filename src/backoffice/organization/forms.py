@@ -17,6 +17,7 @@ from backoffice.organization.selectors import (
     employee_email_taken,
     team_choices,
     team_name_taken,
+    team_none,
 )
 from backoffice.tenancy.forms import PageForm, TimeZoneField
 from backoffice.tenancy.models import User
@@ -52,7 +53,7 @@ class TeamForm(PageForm):
 class EmployeeForm(PageForm):
     name = forms.CharField(max_length=120)
     email = forms.EmailField(max_length=254)
-    team: forms.ModelChoiceField = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    team: forms.ModelChoiceField = forms.ModelChoiceField(queryset=team_none(), empty_label=None)
 
     def __init__(self, *args: Any, user: User, employee: Employee | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,5 +1,6 @@
 """Reads on teams, employees, areas and clients."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -60,10 +61,9 @@ class TeamMembers:
 
 def team_members(*, team: Team) -> TeamMembers:
     """Count the devices, employees (archived too) and Team Administrators of ``team``."""
-    from backoffice.devices.models import Device
-
+    # Devices sit above this app: they are counted through the reverse relation.
     return TeamMembers(
-        devices=Device.objects.filter(team=team).count(),
+        devices=team.devices.count(),
         employees=Employee.objects.filter(team=team).count(),
         administrators=User.objects.filter(company_id=team.company_id, team=team).count(),
     )
@@ -182,6 +182,11 @@ def area_choices() -> QuerySet[Area]:
     return Area.objects.order_by("name")
 
 
+def team_none() -> QuerySet[Team]:
+    """No team: the placeholder of a team field whose choices a form sets per user."""
+    return Team.objects.none()
+
+
 def area_get_for_company(*, user: User, pk: object) -> Area:
     """Return the area ``pk`` of the scoped company; Http404 alike for missing and foreign areas."""
     try:
@@ -251,6 +256,44 @@ def client_list(*, search: ClientSearch | None = None) -> QuerySet[Client]:
     if search.active:
         q &= Q(is_active=search.active == "yes")
     return Client.objects.filter(q).select_related("area").order_by("name", "id")
+
+
+CLIENT_SEARCH_LIMIT = 50
+
+
+def wholesale_client_search(*, q: str, limit: int = CLIENT_SEARCH_LIMIT) -> list[Client]:
+    """
+    Active wholesale clients of the scoped company whose name contains ``q``
+    (any case), by name, at most ``limit``: the Assigned Clients drop-down,
+    which has to cope with thousands of clients.
+    """
+    clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
+    if q.strip():
+        clients = clients.filter(name__icontains=q.strip()[:150])
+    return list(clients.order_by("name", "id")[:limit])
+
+
+def wholesale_client_pick(*, text: str) -> tuple[Client | None, str]:
+    """
+    The client meant by the text of the Assigned Clients box: an entry of the
+    list ("Name · #12"), else the one active wholesale client with exactly
+    that name. Returns the client, or None and the reason to show.
+    """
+    text = text.strip()
+    if not text:
+        return None, "Choose a wholesale client from the list, then click Add."
+    clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
+    match = re.search(r"#(\d{1,12})$", text)
+    if match:
+        client = clients.filter(pk=int(match.group(1))).first()
+        if client is not None:
+            return client, ""
+    named = list(clients.filter(name__iexact=text)[:2])
+    if len(named) == 1:
+        return named[0], ""
+    if named:
+        return None, f"Several wholesale clients are called “{text}”; choose one from the list."
+    return None, f"No active wholesale client is called “{text}”; choose one from the list."
 
 
 def client_get_for_company(*, user: User, pk: object) -> Client:

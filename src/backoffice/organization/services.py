@@ -1,11 +1,17 @@
 """
-Writes on teams, employees, areas and clients.
+Writes on companies' set-up: teams, employees, areas and clients, and the
+creation of a company itself (with its Default Team).
 
 Every service runs inside the acting user's company scope, checks the acting
 user's role again (views check it first), validates the business rules that a
 form cannot see (uniqueness within the company, Area Support, a Team
 Administrator's own team) and writes an audit event. Rule violations raise
 ``ValidationError`` keyed by form field, so views can show them next to it.
+
+Operators make the same writes from the Django admin: they pass the company
+of the row they edit as ``company=`` (see
+``backoffice.tenancy.services.acting_in_company``), and every rule but the
+role check applies to them too.
 """
 
 from django.core.exceptions import ValidationError
@@ -23,12 +29,77 @@ from backoffice.organization.selectors import (
 )
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company, User
-from backoffice.tenancy.permissions import require_role
+from backoffice.tenancy.permissions import Actor, require_operator
+from backoffice.tenancy.scoping import company_scope
+from backoffice.tenancy.selectors import company_name_taken, user_email_taken
+from backoffice.tenancy.services import acting_in_company
+from backoffice.tenancy.validation import password_check
+
+DEFAULT_TEAM_NAME = "Default Team"
 
 
-def _check_same_company(acting_user: User, *objects: object) -> None:
+# Companies
+
+
+@transaction.atomic
+def company_create(
+    *,
+    acting_user: Actor,
+    name: str,
+    default_time_zone: str = "America/New_York",
+    area_support: bool = False,
+    admin_email: str | None = None,
+    admin_password: str | None = None,
+) -> Company:
+    """
+    Create a company together with its Default Team and, given
+    ``admin_email`` and ``admin_password``, its first Administrator. Called by
+    operators (the ``create_company`` command with ``OPERATOR_COMMAND``, the
+    demo data with ``DEMO_DATA``, a staff user), never by a company's own users.
+    """
+    require_operator(acting_user)
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Enter a name."
+    elif company_name_taken(name=name):
+        errors["name"] = "A company with this name already exists."
+    if not is_valid_time_zone(default_time_zone):
+        errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
+    if admin_email is not None and user_email_taken(email=admin_email):
+        errors["admin_email"] = "A user with this email already exists."
+    if errors:
+        raise ValidationError(errors)
+    name = name.strip()
+    company = Company.objects.create(name=name, default_time_zone=default_time_zone, area_support=area_support)
+    with company_scope(company):
+        Team.objects.create(company=company, name=DEFAULT_TEAM_NAME, time_zone=default_time_zone, is_default=True)
+        audit_record(
+            company=company, actor=acting_user, action="company.created", obj=company, summary=f"Company {name} created"
+        )
+        if admin_email is not None:
+            admin = User(email=admin_email.strip().lower(), company=company, role=Role.ADMINISTRATOR)
+            if admin_password is None:
+                raise ValidationError({"admin_password": "Set a password for the first Administrator."})
+            try:
+                password_check(admin_password, user=admin)
+            except ValidationError as error:
+                raise ValidationError({"admin_password": error.messages}) from None
+            admin.set_password(admin_password)
+            admin.save()
+            audit_record(
+                company=company,
+                actor=acting_user,
+                action="user.created",
+                obj=admin,
+                summary=f"User {admin.email} created as Administrator",
+                data={"email": admin.email, "role": Role.ADMINISTRATOR},
+            )
+    return company
+
+
+def _check_same_company(company: Company, *objects: object) -> None:
     for obj in objects:
-        if obj is not None and getattr(obj, "company_id", None) != acting_user.company_id:
+        if obj is not None and getattr(obj, "company_id", None) != company.pk:
             raise ValidationError("This object belongs to another company.")
 
 
@@ -40,9 +111,20 @@ def _length_error(model: type[models.Model], field: str, value: str) -> str:
     return ""
 
 
-def _team_fields(
-    *, company: Company, acting_user: User, name: str, time_zone: str, area: Area | None, exclude_pk: int | None
-) -> str:
+def _area_to_check(*, company: Company, operator: bool, area: Area | None, current: Area | None) -> Area | None:
+    """
+    The area whose Area Support the update must check. A company's own page
+    offers no area without Area Support, so theirs is left as it was (None is
+    checked). An operator may keep or remove an area without it, not set a new one.
+    """
+    if company.area_support:
+        return area
+    if not operator:
+        return None
+    return area if area is not None and area.pk != (current.pk if current else None) else None
+
+
+def _team_fields(*, company: Company, name: str, time_zone: str, area: Area | None, exclude_pk: int | None) -> str:
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
@@ -57,7 +139,7 @@ def _team_fields(
         errors["area"] = "Areas need the Area Support subscription."
     if errors:
         raise ValidationError(errors)
-    _check_same_company(acting_user, area)
+    _check_same_company(company, area)
     return name
 
 
@@ -65,85 +147,91 @@ def _team_fields(
 
 
 @transaction.atomic
-def team_create(*, acting_user: User, name: str, time_zone: str, area: Area | None = None) -> Team:
+def team_create(
+    *, acting_user: Actor, name: str, time_zone: str, area: Area | None = None, company: Company | None = None
+) -> Team:
     """Create a team; its name must be new to the company (case-insensitive)."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    name = _team_fields(
-        company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=None
-    )
-    team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="team.created",
-        obj=team,
-        summary=f"Team {team.name} created",
-        data={"name": team.name, "time_zone": time_zone, "area_id": area.pk if area else None},
-    )
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        name = _team_fields(company=company, name=name, time_zone=time_zone, area=area, exclude_pk=None)
+        team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="team.created",
+            obj=team,
+            summary=f"Team {team.name} created",
+            data={"name": team.name, "time_zone": time_zone, "area_id": area.pk if area else None},
+        )
     return team
 
 
 @transaction.atomic
-def team_update(*, acting_user: User, team: Team, name: str, time_zone: str, area: Area | None = None) -> Team:
+def team_update(
+    *,
+    acting_user: Actor,
+    team: Team,
+    name: str,
+    time_zone: str,
+    area: Area | None = None,
+    company: Company | None = None,
+) -> Team:
     """
     Change a team's name, default time zone and area. Without Area Support the
-    area is left as it was, since the form does not offer it.
+    area is left as it was, since the form does not offer it (an operator may
+    remove it).
     """
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    _check_same_company(acting_user, team)
-    if not company.area_support:
-        area = team.area
-        name = _team_fields(
-            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=None, exclude_pk=team.pk
+    operator = company is not None
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_same_company(company, team)
+        checked = _area_to_check(company=company, operator=operator, area=area, current=team.area)
+        if not company.area_support and not operator:
+            area = team.area
+        name = _team_fields(company=company, name=name, time_zone=time_zone, area=checked, exclude_pk=team.pk)
+        _check_same_company(company, area)
+        before = {"name": team.name, "time_zone": team.time_zone, "area_id": team.area_id}
+        team.name = name
+        team.time_zone = time_zone
+        team.area = area
+        team.save(update_fields=["name", "time_zone", "area", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="team.updated",
+            obj=team,
+            summary=f"Team {team.name} changed",
+            data={"before": before, "after": {"name": name, "time_zone": time_zone, "area_id": team.area_id}},
         )
-    else:
-        name = _team_fields(
-            company=company, acting_user=acting_user, name=name, time_zone=time_zone, area=area, exclude_pk=team.pk
-        )
-    before = {"name": team.name, "time_zone": team.time_zone, "area_id": team.area_id}
-    team.name = name
-    team.time_zone = time_zone
-    team.area = area
-    team.save(update_fields=["name", "time_zone", "area", "changed_at"])
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="team.updated",
-        obj=team,
-        summary=f"Team {team.name} changed",
-        data={"before": before, "after": {"name": name, "time_zone": time_zone, "area_id": team.area_id}},
-    )
     return team
 
 
 @transaction.atomic
-def team_delete(*, acting_user: User, team: Team) -> None:
+def team_delete(*, acting_user: Actor, team: Team, company: Company | None = None) -> None:
     """
     Delete an empty team. Refused for the Default Team and for a team that
     still has devices, employees (archived ones too) or Team Administrators.
     """
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    _check_same_company(acting_user, team)
-    refusal = team_delete_refusal(team=Team.objects.select_for_update().get(pk=team.pk))
-    if refusal:
-        raise ValidationError(refusal)
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="team.deleted",
-        obj=team,
-        summary=f"Team {team.name} deleted",
-        data={"name": team.name},
-    )
-    team.delete()
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_same_company(company, team)
+        refusal = team_delete_refusal(team=Team.objects.select_for_update().get(pk=team.pk))
+        if refusal:
+            raise ValidationError(refusal)
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="team.deleted",
+            obj=team,
+            summary=f"Team {team.name} deleted",
+            data={"name": team.name},
+        )
+        team.delete()
 
 
 # Employees
 
 
-def _check_employee_team(acting_user: User, team: Team) -> None:
-    _check_same_company(acting_user, team)
-    if acting_user.is_team_administrator and team.pk != acting_user.team_id:
+def _check_employee_team(acting_user: Actor, company: Company, team: Team) -> None:
+    _check_same_company(company, team)
+    if isinstance(acting_user, User) and acting_user.is_team_administrator and team.pk != acting_user.team_id:
         raise ValidationError({"team": "You can only manage employees of your own team."})
 
 
@@ -166,87 +254,94 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
     return name, email
 
 
+EMPLOYEE_WRITERS = (Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+
+
 @transaction.atomic
-def employee_create(*, acting_user: User, name: str, email: str, team: Team) -> Employee:
+def employee_create(
+    *, acting_user: Actor, name: str, email: str, team: Team, company: Company | None = None
+) -> Employee:
     """Add an active employee; the email must not belong to another active employee of the company."""
-    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
-    _check_employee_team(acting_user, team)
-    name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
-    employee = Employee.objects.create(company=company, name=name, email=email, team=team)
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="employee.created",
-        obj=employee,
-        summary=f"Employee {name} added to {team.name}",
-        data={"name": name, "email": email, "team_id": team.pk},
-    )
-    return employee
-
-
-@transaction.atomic
-def employee_update(*, acting_user: User, employee: Employee, name: str, email: str, team: Team) -> Employee:
-    """Change an employee's name, email and team (a Team Administrator: within their own team only)."""
-    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
-    _check_employee_team(acting_user, employee.team)
-    _check_employee_team(acting_user, team)
-    name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
-    before = {"name": employee.name, "email": employee.email, "team_id": employee.team_id}
-    employee.name = name
-    employee.email = email
-    employee.team = team
-    employee.save(update_fields=["name", "email", "team", "changed_at"])
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="employee.updated",
-        obj=employee,
-        summary=f"Employee {name} changed",
-        data={"before": before, "after": {"name": name, "email": email, "team_id": team.pk}},
-    )
-    return employee
-
-
-@transaction.atomic
-def employee_archive(*, acting_user: User, employee: Employee) -> Employee:
-    """Archive an employee: kept for history, no longer offered as a code recipient. Idempotent."""
-    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
-    _check_employee_team(acting_user, employee.team)
-    if employee.is_active:
-        employee.is_active = False
-        employee.save(update_fields=["is_active", "changed_at"])
+    with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
+        _check_employee_team(acting_user, company, team)
+        name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
+        employee = Employee.objects.create(company=company, name=name, email=email, team=team)
         audit_record(
             company=company,
             actor=acting_user,
-            action="employee.archived",
+            action="employee.created",
             obj=employee,
-            summary=f"Employee {employee.name} archived",
+            summary=f"Employee {name} added to {team.name}",
+            data={"name": name, "email": email, "team_id": team.pk},
         )
     return employee
 
 
 @transaction.atomic
-def employee_restore(*, acting_user: User, employee: Employee) -> Employee:
+def employee_update(
+    *, acting_user: Actor, employee: Employee, name: str, email: str, team: Team, company: Company | None = None
+) -> Employee:
+    """Change an employee's name, email and team (a Team Administrator: within their own team only)."""
+    with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
+        _check_employee_team(acting_user, company, employee.team)
+        _check_employee_team(acting_user, company, team)
+        name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
+        before = {"name": employee.name, "email": employee.email, "team_id": employee.team_id}
+        employee.name = name
+        employee.email = email
+        employee.team = team
+        employee.save(update_fields=["name", "email", "team", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="employee.updated",
+            obj=employee,
+            summary=f"Employee {name} changed",
+            data={"before": before, "after": {"name": name, "email": email, "team_id": team.pk}},
+        )
+    return employee
+
+
+@transaction.atomic
+def employee_archive(*, acting_user: Actor, employee: Employee, company: Company | None = None) -> Employee:
+    """Archive an employee: kept for history, no longer offered as a code recipient. Idempotent."""
+    with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
+        _check_employee_team(acting_user, company, employee.team)
+        if employee.is_active:
+            employee.is_active = False
+            employee.save(update_fields=["is_active", "changed_at"])
+            audit_record(
+                company=company,
+                actor=acting_user,
+                action="employee.archived",
+                obj=employee,
+                summary=f"Employee {employee.name} archived",
+            )
+    return employee
+
+
+@transaction.atomic
+def employee_restore(*, acting_user: Actor, employee: Employee, company: Company | None = None) -> Employee:
     """
     Make an archived employee active again; refused while another active
     employee of the company has the same email. Idempotent.
     """
-    company = require_role(acting_user, Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
-    _check_employee_team(acting_user, employee.team)
-    if not employee.is_active:
-        if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
-            raise ValidationError(
-                f"{employee.name} cannot be restored: an active employee already uses {employee.email}."
+    with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
+        _check_employee_team(acting_user, company, employee.team)
+        if not employee.is_active:
+            if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
+                raise ValidationError(
+                    f"{employee.name} cannot be restored: an active employee already uses {employee.email}."
+                )
+            employee.is_active = True
+            employee.save(update_fields=["is_active", "changed_at"])
+            audit_record(
+                company=company,
+                actor=acting_user,
+                action="employee.restored",
+                obj=employee,
+                summary=f"Employee {employee.name} restored",
             )
-        employee.is_active = True
-        employee.save(update_fields=["is_active", "changed_at"])
-        audit_record(
-            company=company,
-            actor=acting_user,
-            action="employee.restored",
-            obj=employee,
-            summary=f"Employee {employee.name} restored",
-        )
     return employee
 
 
@@ -265,63 +360,65 @@ def _area_name(name: str, exclude_pk: int | None) -> str:
 
 
 @transaction.atomic
-def area_create(*, acting_user: User, name: str) -> Area:
+def area_create(*, acting_user: Actor, name: str, company: Company | None = None) -> Area:
     """Create an area; its name must be new to the company (case-insensitive)."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    name = _area_name(name, None)
-    area = Area.objects.create(company=company, name=name)
-    audit_record(company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created")
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        name = _area_name(name, None)
+        area = Area.objects.create(company=company, name=name)
+        audit_record(
+            company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created"
+        )
     return area
 
 
 @transaction.atomic
-def area_update(*, acting_user: User, area: Area, name: str) -> Area:
+def area_update(*, acting_user: Actor, area: Area, name: str, company: Company | None = None) -> Area:
     """Rename an area."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    _check_same_company(acting_user, area)
-    name = _area_name(name, area.pk)
-    before = area.name
-    area.name = name
-    area.save(update_fields=["name", "changed_at"])
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="area.updated",
-        obj=area,
-        summary=f"Area {before} renamed to {name}",
-        data={"before": before, "after": name},
-    )
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_same_company(company, area)
+        name = _area_name(name, area.pk)
+        before = area.name
+        area.name = name
+        area.save(update_fields=["name", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="area.updated",
+            obj=area,
+            summary=f"Area {before} renamed to {name}",
+            data={"before": before, "after": name},
+        )
     return area
 
 
 @transaction.atomic
-def area_delete(*, acting_user: User, area: Area) -> None:
+def area_delete(*, acting_user: Actor, area: Area, company: Company | None = None) -> None:
     """
     Delete an area. Its teams and clients stay and simply have no area any
     more (the confirmation page says how many); devices that include all
     clients of their team's area then get none from it.
     """
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    _check_same_company(acting_user, area)
-    teams = list(Team.objects.filter(area=area).values_list("pk", flat=True))
-    clients = list(Client.objects.filter(area=area).values_list("pk", flat=True))
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="area.deleted",
-        obj=area,
-        summary=f"Area {area.name} deleted",
-        data={"name": area.name, "team_ids": teams, "client_ids": clients},
-    )
-    Team.objects.filter(area=area).update(area=None)
-    Client.objects.filter(area=area).update(area=None)
-    area.delete()
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_same_company(company, area)
+        teams = list(Team.objects.filter(area=area).values_list("pk", flat=True))
+        clients = list(Client.objects.filter(area=area).values_list("pk", flat=True))
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="area.deleted",
+            obj=area,
+            summary=f"Area {area.name} deleted",
+            data={"name": area.name, "team_ids": teams, "client_ids": clients},
+        )
+        Team.objects.filter(area=area).update(area=None)
+        Client.objects.filter(area=area).update(area=None)
+        area.delete()
 
 
 # Clients
 
 
-def _client_fields(*, company: Company, acting_user: User, name: str, client_type: str, area: Area | None) -> str:
+def _client_fields(*, company: Company, name: str, client_type: str, area: Area | None) -> str:
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
@@ -334,56 +431,75 @@ def _client_fields(*, company: Company, acting_user: User, name: str, client_typ
         errors["area"] = "Areas need the Area Support subscription."
     if errors:
         raise ValidationError(errors)
-    _check_same_company(acting_user, area)
+    _check_same_company(company, area)
     return name
 
 
 @transaction.atomic
 def client_create(
-    *, acting_user: User, name: str, client_type: str, area: Area | None = None, is_active: bool = True
+    *,
+    acting_user: Actor,
+    name: str,
+    client_type: str,
+    area: Area | None = None,
+    is_active: bool = True,
+    company: Company | None = None,
 ) -> Client:
     """Add a client of the company."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
-    client = Client.objects.create(company=company, name=name, client_type=client_type, area=area, is_active=is_active)
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="client.created",
-        obj=client,
-        summary=f"Client {name} created",
-        data={"name": name, "client_type": client_type, "area_id": area.pk if area else None, "active": is_active},
-    )
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        name = _client_fields(company=company, name=name, client_type=client_type, area=area)
+        client = Client.objects.create(
+            company=company, name=name, client_type=client_type, area=area, is_active=is_active
+        )
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="client.created",
+            obj=client,
+            summary=f"Client {name} created",
+            data={"name": name, "client_type": client_type, "area_id": area.pk if area else None, "active": is_active},
+        )
     return client
 
 
 @transaction.atomic
 def client_update(
-    *, acting_user: User, client: Client, name: str, client_type: str, area: Area | None, is_active: bool
+    *,
+    acting_user: Actor,
+    client: Client,
+    name: str,
+    client_type: str,
+    area: Area | None,
+    is_active: bool,
+    company: Company | None = None,
 ) -> Client:
-    """Change a client. Without Area Support the area is left as it was, since the form does not offer it."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    _check_same_company(acting_user, client)
-    if not company.area_support:
-        area = client.area
-        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=None)
-    else:
-        name = _client_fields(company=company, acting_user=acting_user, name=name, client_type=client_type, area=area)
-    before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
-    client.name = name
-    client.client_type = client_type
-    client.area = area
-    client.is_active = is_active
-    client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="client.updated",
-        obj=client,
-        summary=f"Client {name} changed",
-        data={
-            "before": before,
-            "after": {"name": name, "client_type": client_type, "area_id": client.area_id, "active": is_active},
-        },
-    )
+    """
+    Change a client. Without Area Support the area is left as it was, since
+    the form does not offer it (an operator may remove it).
+    """
+    operator = company is not None
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_same_company(company, client)
+        checked = _area_to_check(company=company, operator=operator, area=area, current=client.area)
+        if not company.area_support and not operator:
+            area = client.area
+        name = _client_fields(company=company, name=name, client_type=client_type, area=checked)
+        _check_same_company(company, area)
+        before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
+        client.name = name
+        client.client_type = client_type
+        client.area = area
+        client.is_active = is_active
+        client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="client.updated",
+            obj=client,
+            summary=f"Client {name} changed",
+            data={
+                "before": before,
+                "after": {"name": name, "client_type": client_type, "area_id": client.area_id, "active": is_active},
+            },
+        )
     return client

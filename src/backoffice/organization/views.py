@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.pagination import paginate
 from backoffice.core.timezones import time_zone_choices
 from backoffice.organization import services
@@ -27,6 +26,7 @@ from backoffice.organization.selectors import (
     team_list,
 )
 from backoffice.tenancy.forms import add_service_errors
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import administrator_required, company_member_required, employee_writer_required
 
 # Teams

@@ -5,11 +5,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.tenancy.choices import Functionality
-from backoffice.organization.selectors import team_choices
-from backoffice.tenancy.choices import Role
+from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import User
-from backoffice.tenancy.selectors import user_email_taken
+from backoffice.tenancy.selectors import user_email_taken, user_team_choices
 from backoffice.tenancy.validation import password_check
 
 
@@ -67,7 +65,7 @@ class TimeZoneField(forms.CharField):
 
 def _team_field(user: User) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=team_choices(user=user),
+        queryset=user_team_choices(user=user),
         required=False,
         empty_label="(No team)",
         help_text="Only for a Team Administrator: the one team they manage.",

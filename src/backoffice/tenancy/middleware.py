@@ -36,4 +36,3 @@ class CompanyScopeMiddleware:
             with company_scope(company), timezone.override(company.zone):
                 return self.get_response(request)
         return self.get_response(request)
-

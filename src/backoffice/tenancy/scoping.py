@@ -11,6 +11,7 @@ with ``scopes_disabled()``, which is greppable.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
 from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 

@@ -1,5 +1,8 @@
 """Reads on companies and Back Office users."""
 
+from typing import Any, cast
+
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -12,6 +15,14 @@ def company_find(name_or_id: str) -> Company | None:
     if company is None and name_or_id.isdigit():
         company = Company.objects.filter(pk=int(name_or_id)).first()
     return company
+
+
+def company_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
+    """Whether another company has ``name`` (any case): company names are unique."""
+    companies = Company.objects.filter(name__iexact=name.strip())
+    if exclude_pk is not None:
+        companies = companies.exclude(pk=exclude_pk)
+    return companies.exists()
 
 
 def user_list(*, user: User) -> QuerySet[User]:
@@ -41,3 +52,17 @@ def user_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
     if exclude_pk is not None:
         users = users.exclude(pk=exclude_pk)
     return users.exists()
+
+
+def user_team_choices(*, user: User) -> QuerySet[Any]:
+    """
+    The teams of the scoped company that ``user`` may make someone the Team
+    Administrator of (a Team Administrator: only their own), ordered for a
+    select box like ``organization.selectors.team_choices``. Tenancy sits
+    below organization, so it reaches the team model through ``User.team``.
+    """
+    team_model = cast(type[models.Model], User._meta.get_field("team").related_model)
+    teams = team_model._default_manager.all()
+    if user.is_team_administrator:
+        teams = teams.filter(pk=user.team_id or 0)
+    return teams.order_by("-is_default", "name")

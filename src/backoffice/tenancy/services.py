@@ -1,82 +1,56 @@
-"""Writes on companies and Back Office users."""
+"""
+Writes on companies and Back Office users.
+
+A company's Administrator changes the users of their own company. Operators
+(the Django admin, ``manage.py`` commands) may make the same writes for any
+company: they name it with ``company=`` and pass ``require_operator``, and
+every rule but the role check applies to them as well.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from backoffice.audit.services import audit_record
-from backoffice.tenancy.scoping import company_scope
+from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.tenancy.choices import Functionality
-from backoffice.organization.models import Team
-from backoffice.tenancy.choices import Role
+from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import Company, User
-from backoffice.tenancy.permissions import require_role
-from backoffice.tenancy.selectors import user_email_taken
+from backoffice.tenancy.permissions import REFUSED, Actor, require_operator, require_role
+from backoffice.tenancy.scoping import company_scope
+from backoffice.tenancy.selectors import company_name_taken, user_email_taken
 from backoffice.tenancy.validation import password_check
 
-DEFAULT_TEAM_NAME = "Default Team"
 EMAIL_MAX_LENGTH = 254
 FULL_NAME_MAX_LENGTH = 120
+COMPANY_NAME_MAX_LENGTH = 120
 
 
-@transaction.atomic
-def company_create(
-    *,
-    name: str,
-    default_time_zone: str = "America/New_York",
-    area_support: bool = False,
-    acting_user: User | None = None,
-    admin_email: str | None = None,
-    admin_password: str | None = None,
-) -> Company:
+@contextmanager
+def acting_in_company(acting_user: Actor, company: Company | None, *roles: Role) -> Iterator[Company]:
     """
-    Create a company together with its Default Team and, given
-    ``admin_email`` and ``admin_password``, its first Administrator. Called by
-    operators (the ``create_company`` command, demo data), never by a
-    company's own users.
+    Check who acts and open the scope of the company the write happens in.
+
+    Without ``company``, ``acting_user`` is a member of a company acting in
+    their own with one of ``roles``. With ``company``, ``acting_user`` is an
+    operator acting for that company (the Django admin passes the edited
+    row's company). The other apps' services use this too.
     """
-    if acting_user is not None and not acting_user.is_staff:
-        raise PermissionDenied("Only operators create companies.")
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Enter a name."
-    elif Company.objects.filter(name__iexact=name.strip()).exists():
-        errors["name"] = "A company with this name already exists."
-    if not is_valid_time_zone(default_time_zone):
-        errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
-    if admin_email is not None and user_email_taken(email=admin_email):
-        errors["admin_email"] = "A user with this email already exists."
-    if errors:
-        raise ValidationError(errors)
-    name = name.strip()
-    company = Company.objects.create(name=name, default_time_zone=default_time_zone, area_support=area_support)
+    if company is None:
+        if not isinstance(acting_user, User):
+            raise PermissionDenied(REFUSED)
+        company = require_role(acting_user, *roles)
+    else:
+        require_operator(acting_user)
+        if company.pk is None:
+            raise PermissionDenied("Choose a company.")
     with company_scope(company):
-        Team.objects.create(company=company, name=DEFAULT_TEAM_NAME, time_zone=default_time_zone, is_default=True)
-        audit_record(
-            company=company, actor=acting_user, action="company.created", obj=company, summary=f"Company {name} created"
-        )
-        if admin_email is not None:
-            admin = User(email=admin_email.strip().lower(), company=company, role=Role.ADMINISTRATOR)
-            if admin_password is None:
-                raise ValidationError({"admin_password": "Set a password for the first Administrator."})
-            try:
-                password_check(admin_password, user=admin)
-            except ValidationError as error:
-                raise ValidationError({"admin_password": error.messages}) from None
-            admin.set_password(admin_password)
-            admin.save()
-            audit_record(
-                company=company,
-                actor=acting_user,
-                action="user.created",
-                obj=admin,
-                summary=f"User {admin.email} created as Administrator",
-                data={"email": admin.email, "role": Role.ADMINISTRATOR},
-            )
-    return company
+        yield company
 
 
-def _role_fields(*, acting_user: User, role: str, team: Team | None) -> Team | None:
+def _role_fields(*, company: Company, role: str, team: CompanyOwnedModel | None) -> CompanyOwnedModel | None:
     """Check a role and its team; return the team to store (only a Team Administrator has one)."""
     if role not in Role.values:
         raise ValidationError({"role": "Choose a role."})
@@ -84,109 +58,219 @@ def _role_fields(*, acting_user: User, role: str, team: Team | None) -> Team | N
         return None
     if team is None:
         raise ValidationError({"team": "A Team Administrator needs a team."})
-    if team.company_id != acting_user.company_id:
+    if team.company_id != company.pk:
         raise ValidationError({"team": "Choose one of your company's teams."})
     return team
 
 
-@transaction.atomic
-def user_create(*, acting_user: User, email: str, full_name: str, role: str, team: Team | None, password: str) -> User:
-    """
-    Add a Back Office user to the acting Administrator's company with a
-    password the Administrator chose (no email is sent). Emails are unique
-    across the whole service, since users sign in with them.
-    """
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    email = email.strip().lower()
-    errors: dict[str, list[str]] = {}
+def _email_errors(email: str, *, exclude_pk: int | None = None) -> list[str]:
     if not email:
-        errors["email"] = ["Enter an email address."]
-    elif len(email) > EMAIL_MAX_LENGTH:
-        errors["email"] = [f"Ensure this value has at most {EMAIL_MAX_LENGTH} characters (it has {len(email)})."]
-    elif user_email_taken(email=email):
-        errors["email"] = ["A user with this email already exists."]
-    if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
-        errors["full_name"] = [f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."]
-    try:
-        team = _role_fields(acting_user=acting_user, role=role, team=team)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    user = User(email=email, full_name=full_name.strip(), company=company, role=role, team=team, is_active=True)
-    try:
-        password_check(password, user=user)
-    except ValidationError as error:
-        errors["password"] = error.messages
-    if errors:
-        raise ValidationError(errors)
-    user.set_password(password)
-    user.save()
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="user.created",
-        obj=user,
-        summary=f"User {email} created as {user.get_role_display()}",
-        data={"email": email, "role": role, "team_id": team.pk if team else None},
-    )
-    return user
+        return ["Enter an email address."]
+    if len(email) > EMAIL_MAX_LENGTH:
+        return [f"Ensure this value has at most {EMAIL_MAX_LENGTH} characters (it has {len(email)})."]
+    if user_email_taken(email=email, exclude_pk=exclude_pk):
+        return ["A user with this email already exists."]
+    return []
 
 
 @transaction.atomic
-def user_update(*, acting_user: User, user: User, full_name: str, role: str, team: Team | None) -> User:
-    """Change a user's name, role and team. An Administrator cannot demote themselves."""
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    if user.company_id != acting_user.company_id:
-        raise PermissionDenied("This user belongs to another company.")
-    if user.pk == acting_user.pk and role != Role.ADMINISTRATOR:
-        raise ValidationError({"role": "You cannot change your own role; ask another Administrator."})
-    if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
-        raise ValidationError({"full_name": f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."})
-    team = _role_fields(acting_user=acting_user, role=role, team=team)
-    before = {"full_name": user.full_name, "role": user.role, "team_id": user.team_id}
-    user.full_name = full_name.strip()
-    user.role = role
-    user.team = team
-    user.save(update_fields=["full_name", "role", "team"])
-    audit_record(
-        company=company,
-        actor=acting_user,
-        action="user.updated",
-        obj=user,
-        summary=f"User {user.email} changed ({user.get_role_display()})",
-        data={"before": before, "after": {"full_name": user.full_name, "role": role, "team_id": user.team_id}},
-    )
-    return user
-
-
-def _user_set_active(*, acting_user: User, user: User, active: bool) -> User:
-    company = require_role(acting_user, Role.ADMINISTRATOR)
-    if user.company_id != acting_user.company_id:
-        raise PermissionDenied("This user belongs to another company.")
-    if user.pk == acting_user.pk and not active:
-        raise ValidationError("You cannot deactivate yourself; ask another Administrator.")
-    if user.is_active != active:
-        user.is_active = active
-        user.save(update_fields=["is_active"])
+def user_create(
+    *,
+    acting_user: Actor,
+    email: str,
+    full_name: str,
+    role: str,
+    team: CompanyOwnedModel | None,
+    password: str,
+    company: Company | None = None,
+) -> User:
+    """
+    Add a Back Office user to the acting Administrator's company (an operator:
+    to ``company``) with a password the Administrator chose (no email is
+    sent). Emails are unique across the whole service, since users sign in
+    with them.
+    """
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        email = email.strip().lower()
+        errors: dict[str, list[str]] = {}
+        if email_errors := _email_errors(email):
+            errors["email"] = email_errors
+        if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
+            errors["full_name"] = [f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."]
+        try:
+            team = _role_fields(company=company, role=role, team=team)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        user = User(email=email, full_name=full_name.strip(), company=company, role=role, is_active=True)
+        user.team = team  # type: ignore[assignment]
+        try:
+            password_check(password, user=user)
+        except ValidationError as error:
+            errors["password"] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        user.set_password(password)
+        user.save()
         audit_record(
             company=company,
             actor=acting_user,
-            action="user.reactivated" if active else "user.deactivated",
+            action="user.created",
             obj=user,
-            summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
+            summary=f"User {email} created as {user.get_role_display()}",
+            data={"email": email, "role": role, "team_id": team.pk if team else None},
         )
     return user
 
 
+def _is_self(acting_user: Actor, user: User) -> bool:
+    return isinstance(acting_user, User) and acting_user.pk == user.pk
+
+
+def _check_user_of(user: User, company: Company) -> None:
+    if user.company_id != company.pk:
+        raise PermissionDenied("This user belongs to another company.")
+
+
 @transaction.atomic
-def user_deactivate(*, acting_user: User, user: User) -> User:
+def user_update(
+    *,
+    acting_user: Actor,
+    user: User,
+    full_name: str,
+    role: str,
+    team: CompanyOwnedModel | None,
+    company: Company | None = None,
+) -> User:
+    """
+    Change a user's name, role and team. An Administrator cannot demote
+    themselves. An operator names the user's company as ``company``.
+    """
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_user_of(user, company)
+        if _is_self(acting_user, user) and role != Role.ADMINISTRATOR:
+            raise ValidationError({"role": "You cannot change your own role; ask another Administrator."})
+        if len(full_name.strip()) > FULL_NAME_MAX_LENGTH:
+            raise ValidationError({"full_name": f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."})
+        team = _role_fields(company=company, role=role, team=team)
+        before = {"full_name": user.full_name, "role": user.role, "team_id": user.team_id}
+        user.full_name = full_name.strip()
+        user.role = role
+        user.team = team  # type: ignore[assignment]
+        user.save(update_fields=["full_name", "role", "team"])
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="user.updated",
+            obj=user,
+            summary=f"User {user.email} changed ({user.get_role_display()})",
+            data={"before": before, "after": {"full_name": user.full_name, "role": role, "team_id": user.team_id}},
+        )
+    return user
+
+
+def _user_set_active(*, acting_user: Actor, user: User, active: bool, company: Company | None) -> User:
+    with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
+        _check_user_of(user, company)
+        if _is_self(acting_user, user) and not active:
+            raise ValidationError("You cannot deactivate yourself; ask another Administrator.")
+        if user.is_active != active:
+            user.is_active = active
+            user.save(update_fields=["is_active"])
+            audit_record(
+                company=company,
+                actor=acting_user,
+                action="user.reactivated" if active else "user.deactivated",
+                obj=user,
+                summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
+            )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, acting_user: Actor, user: User, company: Company | None = None) -> User:
     """Stop a user from signing in (their open sessions stop working too). Not oneself. Idempotent."""
-    return _user_set_active(acting_user=acting_user, user=user, active=False)
+    return _user_set_active(acting_user=acting_user, user=user, active=False, company=company)
 
 
 @transaction.atomic
-def user_reactivate(*, acting_user: User, user: User) -> User:
+def user_reactivate(*, acting_user: Actor, user: User, company: Company | None = None) -> User:
     """Let a deactivated user sign in again with their old password. Idempotent."""
-    return _user_set_active(acting_user=acting_user, user=user, active=True)
+    return _user_set_active(acting_user=acting_user, user=user, active=True, company=company)
+
+
+@transaction.atomic
+def user_access_update(*, acting_user: Actor, user: User, email: str, is_staff: bool, is_superuser: bool) -> User:
+    """
+    Operators only: change the email a company user signs in with and their
+    staff and superuser flags. Audited in the user's company when anything
+    changed; users without a company (operators) have no company to record
+    it in and are refused.
+    """
+    require_operator(acting_user)
+    if user.company is None:
+        raise PermissionDenied("Operators' own accounts are managed with manage.py, not here.")
+    with company_scope(user.company):
+        email = email.strip().lower()
+        if email_errors := _email_errors(email, exclude_pk=user.pk):
+            raise ValidationError({"email": email_errors})
+        before = {"email": user.email, "is_staff": user.is_staff, "is_superuser": user.is_superuser}
+        after = {"email": email, "is_staff": is_staff, "is_superuser": is_superuser}
+        if before != after:
+            user.email, user.is_staff, user.is_superuser = email, is_staff, is_superuser
+            user.save(update_fields=["email", "is_staff", "is_superuser"])
+            audit_record(
+                company=user.company,
+                actor=acting_user,
+                action="user.access_updated",
+                obj=user,
+                summary=f"User {email}: sign-in email or operator access changed",
+                data={"before": before, "after": after},
+            )
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, acting_user: Actor, user: User, password: str | None) -> User:
+    """
+    Operators only: set a company user's password, or with ``None`` turn
+    password sign-in off for them. Audited in the user's company (never the
+    password itself).
+    """
+    require_operator(acting_user)
+    if user.company is None:
+        raise PermissionDenied("Operators' own accounts are managed with manage.py, not here.")
+    with company_scope(user.company):
+        if password is None:
+            user.set_unusable_password()
+        else:
+            try:
+                password_check(password, user=user)
+            except ValidationError as error:
+                raise ValidationError({"password": error.messages}) from None
+            user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            company=user.company,
+            actor=acting_user,
+            action="user.password_set",
+            obj=user,
+            summary=f"User {user.email}: password {'sign-in turned off' if password is None else 'set'} by an operator",
+        )
+    return user
+
+
+def _functionality_errors(default_functionality: object) -> str:
+    if not isinstance(default_functionality, list) or not all(isinstance(v, str) for v in default_functionality):
+        return "Give a list of functionality names."
+    unknown = sorted(set(default_functionality) - set(Functionality.values))
+    if unknown:
+        return f"Unknown functionality: {', '.join(unknown)}."
+    return ""
+
+
+def _in_choice_order(default_functionality: list[str]) -> list[str]:
+    # Stored in the choices' order, so that the same selection is always the same list.
+    return [value for value in Functionality.values if value in default_functionality]
 
 
 @transaction.atomic
@@ -200,16 +284,14 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
     errors: dict[str, str] = {}
     if not is_valid_time_zone(default_time_zone):
         errors["default_time_zone"] = "Choose a time zone from the list, e.g. America/Chicago."
-    unknown = sorted(set(default_functionality) - set(Functionality.values))
-    if unknown:
-        errors["default_functionality"] = f"Unknown functionality: {', '.join(unknown)}."
+    if functionality_error := _functionality_errors(default_functionality):
+        errors["default_functionality"] = functionality_error
     if errors:
         raise ValidationError(errors)
     company = Company.objects.select_for_update().get(pk=company.pk)
     before = {"default_time_zone": company.default_time_zone, "default_functionality": company.default_functionality}
     company.default_time_zone = default_time_zone
-    # Stored in the choices' order, so that the same selection is always the same list.
-    company.default_functionality = [value for value in Functionality.values if value in default_functionality]
+    company.default_functionality = _in_choice_order(default_functionality)
     company.save(update_fields=["default_time_zone", "default_functionality", "changed_at"])
     acting_user.company = company
     audit_record(
@@ -226,4 +308,53 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
             },
         },
     )
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *,
+    acting_user: Actor,
+    company: Company,
+    name: str,
+    default_time_zone: str,
+    area_support: bool,
+    default_functionality: list[str],
+) -> Company:
+    """
+    Operators only (the Django admin): rename a company, switch its Area
+    Support subscription and change its settings.
+    """
+    require_operator(acting_user)
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter a name."
+    elif len(name) > COMPANY_NAME_MAX_LENGTH:
+        errors["name"] = f"Ensure this value has at most {COMPANY_NAME_MAX_LENGTH} characters (it has {len(name)})."
+    elif company_name_taken(name=name, exclude_pk=company.pk):
+        errors["name"] = "A company with this name already exists."
+    if not is_valid_time_zone(default_time_zone):
+        errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
+    if functionality_error := _functionality_errors(default_functionality):
+        errors["default_functionality"] = functionality_error
+    if errors:
+        raise ValidationError(errors)
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    fields = ("name", "default_time_zone", "area_support", "default_functionality")
+    before = {field: getattr(company, field) for field in fields}
+    company.name = name
+    company.default_time_zone = default_time_zone
+    company.area_support = area_support
+    company.default_functionality = _in_choice_order(default_functionality)
+    company.save(update_fields=[*fields, "changed_at"])
+    with company_scope(company):
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="company.updated",
+            obj=company,
+            summary=f"Company {name} changed by an operator",
+            data={"before": before, "after": {field: getattr(company, field) for field in fields}},
+        )
     return company

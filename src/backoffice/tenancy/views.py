@@ -8,10 +8,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from backoffice.tenancy.http import CompanyRequest
 from backoffice.core.timezones import time_zone_choices
-from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy import services
+from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.forms import (
     CompanySettingsForm,
     SignInForm,
@@ -19,6 +18,7 @@ from backoffice.tenancy.forms import (
     UserUpdateForm,
     add_service_errors,
 )
+from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import administrator_required, company_member_required
 from backoffice.tenancy.selectors import user_get_for_company, user_list
 

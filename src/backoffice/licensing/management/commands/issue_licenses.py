@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.services import license_issue
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.selectors import company_find
 
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"--expires must be a date as YYYY-MM-DD, not {options['expires']!r}.") from None
         try:
             licenses = license_issue(
-                acting_user=None,
+                acting_user=OPERATOR_COMMAND,
                 company=company,
                 count=options["count"],
                 license_type=options["license_type"],

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from backoffice.devices.services import registration_code_wipe_expired
-from backoffice.notifications.services import outbox_send_due
+from backoffice.notifications.services import outbox_send_due, worker_tasks_run
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +16,8 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Send due registration emails from the outbox. With --loop, keep polling "
-        "(every 2 s by default) and wipe the display copies of expired codes."
+        "(every 2 s by default) and run the housekeeping tasks the apps register (such as wiping "
+        "the display copies of expired registration codes)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,10 +27,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["loop"]:
             run = outbox_send_due()
-            wiped = registration_code_wipe_expired()
+            done = worker_tasks_run()
             self.stdout.write(
                 f"Sent {run.sent}, retrying {run.retrying}, failed {run.failed}, "
-                f"not sent (code no longer valid) {run.obsolete}; wiped {wiped} expired code copies."
+                f"not sent (no longer valid) {run.obsolete}; housekeeping: {'; '.join(map(str, done)) or 'none'}."
             )
             return
         stopping = False
@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 close_old_connections()
                 try:
                     outbox_send_due()
-                    registration_code_wipe_expired()
+                    worker_tasks_run()
                 except Exception:
                     # A database hiccup must not end the worker; the next pass retries.
                     logger.exception("outbox: pass failed")

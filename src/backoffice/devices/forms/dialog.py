@@ -1,4 +1,9 @@
-"""Forms of the Device dialog."""
+"""
+The Device dialog's form: the Device Settings, Clients and Allowed
+Functionality tabs of a new device (``DeviceSettingsForm``) and of an
+existing one (``DeviceEditForm``). What the dialog shows from the database
+besides the fields is read by ``device_dialog_reads``, called by the view.
+"""
 
 import datetime
 from typing import Any
@@ -9,20 +14,15 @@ from django.core.validators import validate_email
 
 from backoffice.core.timezones import time_zone_choices
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
-from backoffice.tenancy.choices import Functionality
+from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
-from backoffice.devices.selectors import (
-    ConfigPreview,
-    device_document_clients,
-    effective_preview,
-    wholesale_client_pick,
-    wholesale_client_search,
-)
+from backoffice.devices.selectors.dialog import DialogReads, device_dialog_reads
 from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, MAX_RECIPIENTS
 from backoffice.licensing.models import License
-from backoffice.licensing.selectors import license_free_list
-from backoffice.organization.models import Client, Employee, Team
+from backoffice.licensing.selectors import license_free_list, license_list
+from backoffice.organization.models import Employee, Team
 from backoffice.organization.selectors import employee_recipient_choices, team_visible_queryset
+from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
 
 USE_TEAM_TIME_ZONE = "(Use Team's default time zone)"
@@ -59,10 +59,10 @@ class DeviceSettingsForm(forms.Form):
     the Pending Registrations section.
     """
 
-    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(queryset=None, empty_label=None)
     time_zone = forms.ChoiceField(label="Time Zone", required=False)
     license = LicenseChoiceField(
-        queryset=License.objects.none(),
+        queryset=None,
         label="Lic.#",
         empty_label="Select a license",
         error_messages={"invalid_choice": "Select one of the free licenses in the list."},
@@ -87,7 +87,7 @@ class DeviceSettingsForm(forms.Form):
         help_text="Time the technician has to enter the code.",
     )
     employee: "forms.ModelChoiceField[Employee]" = forms.ModelChoiceField(
-        queryset=Employee.objects.none(), required=False, empty_label="Select an employee"
+        queryset=None, required=False, empty_label="Select an employee"
     )
     recipients = forms.CharField(required=False, widget=forms.MultipleHiddenInput)
 
@@ -147,7 +147,7 @@ class DeviceSettingsForm(forms.Form):
         self.free_licenses = list(license_free_list())
         # Any license of the company is accepted here, so that one taken or
         # expired since the dialog opened gets a precise error in clean_license.
-        self.fields["license"].queryset = License.objects.all()  # type: ignore[attr-defined]
+        self.fields["license"].queryset = license_list()  # type: ignore[attr-defined]
         self.fields["license"].widget.choices = [("", "Select a license")] + [  # type: ignore[attr-defined]
             (str(lic.pk), self.fields["license"].label_from_instance(lic))  # type: ignore[attr-defined]
             for lic in self.free_licenses
@@ -233,23 +233,14 @@ class DeviceSettingsForm(forms.Form):
         return [str(v) for v in self.value("functionality") or [] if str(v) in Functionality.values]
 
     @property
-    def assigned_shown(self) -> list[Client]:
-        """The company's clients in the Assigned Clients box, in the order added."""
-        ids = self.assigned_ids
-        found = {client.pk: client for client in Client.objects.filter(pk__in=ids)}
-        return [found[pk] for pk in ids if pk in found]
-
-    @property
-    def document_clients(self) -> list[Client]:
-        """Wholesale clients of the device's documents that are not in the box (Edit only)."""
-        if self.device_id is None:
-            return []
-        assigned = set(self.assigned_ids)
-        return [c for c in device_document_clients(device_id=self.device_id) if c.pk not in assigned]
-
-    @property
-    def client_options(self) -> list[Client]:
-        return wholesale_client_search(q="")
+    def client_settings(self) -> ClientSettings:
+        """The Clients tab as shown, as the services and the clients rule take it."""
+        return ClientSettings(
+            client_selection_type=self.selection_type,
+            client_scope=self.scope,
+            include_area_clients=self.include_area,
+            assigned_client_ids=tuple(self.assigned_ids),
+        )
 
     def preview_team(self) -> Team | None:
         teams = self.fields["team"].queryset  # type: ignore[attr-defined]
@@ -257,21 +248,16 @@ class DeviceSettingsForm(forms.Form):
         team = teams.filter(pk=int(chosen)).first() if chosen.isdigit() and len(chosen) <= 12 else None
         return team or teams.first()
 
-    def preview(self) -> ConfigPreview | None:
-        """The effective configuration of the settings shown, saved or not."""
-        team = self.preview_team()
-        if team is None or self.company is None:
-            return None
-        return effective_preview(
+    def reads(self, *, with_options: bool = True) -> DialogReads:
+        """What the dialog shows from the database for the settings shown: read once, by the view."""
+        return device_dialog_reads(
             company=self.company,
-            team=team,
-            client_selection_type=self.selection_type,
-            client_scope=self.scope,
-            include_area_clients=self.include_area,
-            assigned_client_ids=self.assigned_ids,
+            team=self.preview_team(),
+            clients=self.client_settings,
             functionality_mode=self.mode,
             functionality=self.functionality_values,
             device_id=self.device_id,
+            with_options=with_options,
         )
 
     def active_tab(self) -> str:
@@ -302,11 +288,11 @@ class DeviceSettingsForm(forms.Form):
         data = self.cleaned_data
         kwargs: dict[str, Any] = {}
         if "client_selection_type" in self.data or "client_scope" in self.data:
-            kwargs.update(
+            kwargs["clients"] = ClientSettings(
                 client_selection_type=data["client_selection_type"] or self.selection_type,
                 client_scope=data["client_scope"] or ClientScope.ALL,
                 include_area_clients=bool(data.get("include_area_clients", False)),
-                assigned_client_ids=data["assigned_clients"],
+                assigned_client_ids=tuple(data["assigned_clients"]),
             )
         if "functionality_mode" in self.data:
             kwargs.update(
@@ -353,114 +339,6 @@ class DeviceSettingsForm(forms.Form):
         return datetime.timedelta(minutes=self.cleaned_data["expires_in"])
 
 
-def _getlist(data: Any, key: str) -> list[str]:
-    if hasattr(data, "getlist"):
-        return [str(value) for value in data.getlist(key)]
-    value = data.get(key, [])
-    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
-def _unique_addresses(addresses: list[str], *, drop: str = "") -> list[str]:
-    """Strip, drop empties, ``drop`` and case-insensitive duplicates; keep the order."""
-    seen = {drop.strip().lower()} if drop.strip() else set()
-    result = []
-    for raw in addresses:
-        address = raw.strip()
-        if address and address.lower() not in seen:
-            seen.add(address.lower())
-            result.append(address)
-    return result
-
-
-def _initial_from(data: Any) -> dict[str, Any]:
-    """Every setting of the dialog as posted, as the initial values of a form shown again."""
-    initial: dict[str, Any] = {
-        name: data.get(name, "")
-        for name in (
-            "team",
-            "time_zone",
-            "license",
-            "nickname",
-            "description",
-            "email",
-            "employee",
-            "client_selection_type",
-            "client_scope",
-            "functionality_mode",
-            "client_pick",
-        )
-    }
-    initial["expires_in"] = data.get("expires_in") or int(DEFAULT_CODE_LIFETIME.total_seconds() // 60)
-    initial["include_area_clients"] = data.get("include_area_clients") in ("on", "true", "1")
-    initial["functionality"] = _getlist(data, "functionality")
-    initial["assigned_clients"] = _getlist(data, "assigned_clients")
-    return initial
-
-
-def dialog_action_form(*, data: Any, user: User, device: Device | None = None) -> DeviceSettingsForm:
-    """
-    Apply the button that was clicked other than OK (Add Email, Add, a
-    recipient's remove button, the Clients tab's Add and Delete, Refresh
-    preview) and return an unbound form showing the dialog again with
-    everything else as entered. A problem with the button's field (no
-    employee or client chosen, a bad address) is shown next to that field.
-    """
-    action = data.get("action", "")
-    remove = data.get("remove_recipient", "")
-    recipients = _unique_addresses(_getlist(data, "recipients"), drop=remove)
-    initial = _initial_from(data)
-    errors: dict[str, str] = {}
-    new_address = ""
-    if action == ACTION_ADD_EMPLOYEE:
-        chosen = str(data.get("employee", ""))
-        employee = employee_recipient_choices(user=user).filter(pk=int(chosen)).first() if chosen.isdigit() else None
-        if employee is None:
-            errors["employee"] = "Select an employee, then click Add Email."
-        else:
-            new_address = employee.email
-            initial["employee"] = ""
-    elif action == ACTION_ADD_CUSTOM:
-        new_address = str(data.get("email", "")).strip()
-        try:
-            validate_email(new_address)
-        except ValidationError:
-            errors["email"] = "Enter a valid email address, then click Add."
-            new_address = ""
-        else:
-            initial["email"] = ""
-    elif action == ACTION_ADD_CLIENT:
-        client, problem = wholesale_client_pick(text=str(data.get("client_pick", ""))[:200])
-        if client is None:
-            errors["client_pick"] = problem
-        else:
-            assigned = [str(value) for value in initial["assigned_clients"]]
-            if str(client.pk) not in assigned:
-                assigned.append(str(client.pk))
-            initial["assigned_clients"] = assigned
-            initial["client_pick"] = ""
-    if "remove_client" in data:
-        initial["assigned_clients"] = [v for v in initial["assigned_clients"] if v != str(data.get("remove_client"))]
-    if new_address and new_address.lower() not in {r.lower() for r in recipients}:
-        if len(recipients) >= MAX_RECIPIENTS:
-            errors["recipients"] = f"At most {MAX_RECIPIENTS} recipients."
-        else:
-            recipients.append(new_address)
-    initial["recipients"] = recipients
-    form: DeviceSettingsForm
-    if device is None:
-        form = DeviceSettingsForm(initial=initial, user=user)
-    else:
-        form = DeviceEditForm(initial=initial, user=user, device=device)
-    form.extra_errors = errors
-    form.tab = str(data.get("tab", ""))
-    return form
-
-
-def is_dialog_action(data: Any) -> bool:
-    """Whether the post is a button of the dialog other than OK."""
-    return data.get("action", "") in DIALOG_ACTIONS or "remove_recipient" in data or "remove_client" in data
-
-
 class DeviceEditForm(DeviceSettingsForm):
     """
     The Device Settings tab of an existing device: the same settings without
@@ -483,9 +361,7 @@ class DeviceEditForm(DeviceSettingsForm):
                 "client_selection_type": device.client_selection_type,
                 "client_scope": device.client_scope,
                 "include_area_clients": device.include_area_clients,
-                "assigned_clients": [
-                    str(pk) for pk in device.client_links.order_by("pk").values_list("client_id", flat=True)
-                ],
+                "assigned_clients": [str(pk) for pk in ClientSettings.of_device(device).assigned_client_ids],
                 "functionality_mode": device.functionality_mode,
                 "functionality": (
                     device.functionality
@@ -517,3 +393,22 @@ class DeviceEditForm(DeviceSettingsForm):
 
     def clean(self) -> dict[str, Any]:
         return forms.Form.clean(self) or {}
+
+
+def _getlist(data: Any, key: str) -> list[str]:
+    if hasattr(data, "getlist"):
+        return [str(value) for value in data.getlist(key)]
+    value = data.get(key, [])
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _unique_addresses(addresses: list[str], *, drop: str = "") -> list[str]:
+    """Strip, drop empties, ``drop`` and case-insensitive duplicates; keep the order."""
+    seen = {drop.strip().lower()} if drop.strip() else set()
+    result = []
+    for raw in addresses:
+        address = raw.strip()
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            result.append(address)
+    return result

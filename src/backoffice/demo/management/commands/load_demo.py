@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.tenancy.scoping import company_scope
 from backoffice.devices.choices import Platform
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_add
@@ -16,9 +15,11 @@ from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
+from backoffice.organization.services import company_create
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company, User
-from backoffice.tenancy.services import company_create
+from backoffice.tenancy.permissions import DEMO_DATA
+from backoffice.tenancy.scoping import company_scope
 
 DEMO_PASSWORD = "reconpro-demo"
 MAIN_COMPANY = "Northwind Auto Reconditioning"
@@ -126,7 +127,9 @@ class Command(BaseCommand):
 
     def load_main(self) -> None:
         rng = random.Random(20261129)
-        company = company_create(name=MAIN_COMPANY, default_time_zone="America/Chicago", area_support=True)
+        company = company_create(
+            acting_user=DEMO_DATA, name=MAIN_COMPANY, default_time_zone="America/Chicago", area_support=True
+        )
         now = timezone.now()
         today = timezone.localdate()
         with company_scope(company):
@@ -219,7 +222,7 @@ class Command(BaseCommand):
                 )
 
     def load_second(self) -> None:
-        company = company_create(name=SECOND_COMPANY, default_time_zone="America/Los_Angeles")
+        company = company_create(acting_user=DEMO_DATA, name=SECOND_COMPANY, default_time_zone="America/Los_Angeles")
         now = timezone.now()
         with company_scope(company):
             team = Team.objects.get(is_default=True)

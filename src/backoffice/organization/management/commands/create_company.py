@@ -6,7 +6,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backoffice.tenancy.services import company_create
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
         try:
             company = company_create(
+                acting_user=OPERATOR_COMMAND,
                 name=options["name"],
                 default_time_zone=options["time_zone"],
                 area_support=options["area_support"],

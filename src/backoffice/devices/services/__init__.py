@@ -1,0 +1,44 @@
+"""
+Writes on devices, split along their seams: ``registration`` (codes and their
+emails), ``redemption`` (what a device does: redeem a code, check in) and ``settings`` (add, edit, delete and
+the dialog's tabs). The public services are importable from here.
+"""
+
+from backoffice.devices.services.redemption import (
+    Redemption,
+    device_check_in,
+    registration_code_redeem,
+    registration_failure_record,
+)
+from backoffice.devices.services.registration import (
+    CODE_LIFETIMES,
+    DEFAULT_CODE_LIFETIME,
+    MAX_CODE_LIFETIME,
+    RegistrationCodeLimitReached,
+    device_cancel,
+    registration_code_replace,
+    registration_code_revoke,
+    registration_code_wipe_expired,
+    registration_email_resend,
+)
+from backoffice.devices.services.settings import MAX_RECIPIENTS, device_add, device_delete, device_update
+
+__all__ = [
+    "CODE_LIFETIMES",
+    "DEFAULT_CODE_LIFETIME",
+    "MAX_CODE_LIFETIME",
+    "MAX_RECIPIENTS",
+    "Redemption",
+    "RegistrationCodeLimitReached",
+    "device_add",
+    "device_cancel",
+    "device_check_in",
+    "device_delete",
+    "device_update",
+    "registration_code_redeem",
+    "registration_code_replace",
+    "registration_code_revoke",
+    "registration_code_wipe_expired",
+    "registration_email_resend",
+    "registration_failure_record",
+]

@@ -1,0 +1,303 @@
+"""
+Writes on registration codes made in the Back Office: issue, replace,
+revoke, cancel, the registration emails and the wiping of expired display
+copies. Redemption, by the device, is ``redemption``.
+
+A plain registration code exists only in memory while it is issued or
+redeemed: the database keeps its keyed digest and an encrypted display copy,
+and no audit event, log line or exception message ever carries it
+(DESIGN §3). Every function is atomic and takes the acting party.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from backoffice.audit.services import audit_record
+from backoffice.devices.codes import (
+    code_digest,
+    code_format,
+    code_generate,
+    code_seal,
+    code_unseal,
+)
+from backoffice.devices.models import Device, RegistrationCode
+from backoffice.notifications.models import OutboxEmail
+from backoffice.notifications.services import (
+    RenderedEmail,
+    outbox_email_obsolete,
+    outbox_email_queue,
+    outbox_email_requeue,
+)
+from backoffice.tenancy.models import User
+from backoffice.tenancy.permissions import HOUSEKEEPING, Actor, require_team_writer
+from backoffice.tenancy.scoping import scopes_disabled
+
+DEFAULT_CODE_LIFETIME = datetime.timedelta(minutes=15)
+MAX_CODE_LIFETIME = datetime.timedelta(days=7)
+# The Expires In choices of the Device dialog.
+CODE_LIFETIMES: tuple[tuple[datetime.timedelta, str], ...] = (
+    (datetime.timedelta(minutes=15), "15 minutes"),
+    (datetime.timedelta(minutes=30), "30 minutes"),
+    (datetime.timedelta(hours=1), "1 hour"),
+    (datetime.timedelta(hours=4), "4 hours"),
+    (datetime.timedelta(days=1), "1 day"),
+    (datetime.timedelta(days=3), "3 days"),
+    (datetime.timedelta(days=7), "7 days"),
+)
+
+# Key of the PostgreSQL advisory lock that serialises code issuance, so that
+# the service-wide cap on live codes holds exactly under concurrency.
+_LIVE_CODES_LOCK_KEY = 4_711_004
+
+
+class RegistrationCodeLimitReached(ValidationError):
+    """Raised when issuing a code would exceed ``REGISTRATION_MAX_LIVE_CODES``."""
+
+
+def _live_code_count(*, now: datetime.datetime) -> int:
+    """Codes that could still be redeemed, in every company."""
+    with scopes_disabled():
+        return RegistrationCode.objects.live(now).count()
+
+
+def _digest_exists(digest: str) -> bool:
+    with scopes_disabled():
+        return RegistrationCode.objects.filter(digest=digest).exists()
+
+
+def _registration_code_issue(*, device: Device, acting_user: Actor, expires_in: datetime.timedelta) -> RegistrationCode:
+    """
+    Issue a code for ``device`` and queue an email to each of its recipients;
+    part of ``device_add`` and ``registration_code_replace``, which check the
+    acting user and lock the device first.
+
+    The device must have no open code (the database refuses a second one).
+    Only the HMAC digest and an encrypted display copy are stored. Raises
+    ``RegistrationCodeLimitReached`` when ``REGISTRATION_MAX_LIVE_CODES``
+    unexpired codes already exist across every company: the device API's
+    guessing budget relies on that bound.
+    """
+    if not datetime.timedelta(minutes=1) <= expires_in <= MAX_CODE_LIFETIME:
+        raise ValidationError({"expires_in": "Pick one of the offered expiry periods."})
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LIVE_CODES_LOCK_KEY])
+    if _live_code_count(now=now) >= settings.REGISTRATION_MAX_LIVE_CODES:
+        raise RegistrationCodeLimitReached(
+            "The service has too many registration codes waiting to be used. "
+            "Try again in a few minutes or cancel codes that are no longer needed."
+        )
+    for _ in range(5):
+        code = code_generate()
+        digest = code_digest(code)
+        if not _digest_exists(digest):
+            break
+    registration_code = RegistrationCode.objects.create(
+        company=device.company,
+        device=device,
+        digest=digest,
+        sealed_code=code_seal(code),
+        expires_at=now + expires_in,
+        created_by=acting_user if isinstance(acting_user, User) and acting_user.pk else None,
+    )
+    outbox_email_queue(
+        company=device.company, registration_code_id=registration_code.pk, recipients=device.recipients, now=now
+    )
+    audit_record(
+        company=device.company,
+        actor=acting_user,
+        action="registration_code.issued",
+        obj=device,
+        summary=f"Registration code issued for {device.nickname}",
+        data={
+            "device_id": device.pk,
+            "registration_code_id": registration_code.pk,
+            "expires_at": registration_code.expires_at.isoformat(),
+            "emails": len(device.recipients),
+        },
+    )
+    return registration_code
+
+
+def revoke_open_codes(*, device: Device, now: datetime.datetime) -> list[int]:
+    """Revoke the device's open code at once, wipe its copy and drop its unsent emails; part of other services."""
+    open_codes = list(RegistrationCode.objects.open().filter(device_id=device.pk).values_list("pk", flat=True))
+    if open_codes:
+        RegistrationCode.objects.filter(pk__in=open_codes).update(revoked_at=now, sealed_code=None)
+        outbox_email_obsolete(registration_code_ids=open_codes)
+    return open_codes
+
+
+def _lifetime_of_last_code(device: Device) -> datetime.timedelta:
+    """The offered lifetime nearest to the one chosen for the device's latest code."""
+    last = device.codes.order_by("-created_at", "-pk").first()
+    if last is None:
+        return DEFAULT_CODE_LIFETIME
+    lifetime = last.expires_at - last.created_at
+    return min((choice for choice, _label in CODE_LIFETIMES), key=lambda choice: abs(choice - lifetime))
+
+
+def _lock_device(device: Device, *, gone: str) -> Device:
+    """Lock the device's row (the first lock of every write on a device); ``gone`` is the error if it was deleted."""
+    locked = Device.objects.select_for_update(of=("self",)).select_related("team").filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError(gone)
+    return locked
+
+
+@transaction.atomic
+def registration_code_replace(
+    *, device: Device, acting_user: User, expires_in: datetime.timedelta | None = None
+) -> RegistrationCode:
+    """
+    Revoke the device's open code at once and issue a fresh one, emailed to
+    the same recipients again.
+
+    Works on pending and on registered devices: a registered device's new
+    code is redeemed by a new or reset phone, which the device API handles.
+    ``expires_in`` defaults to the lifetime chosen for the previous code.
+    """
+    require_team_writer(acting_user, team_id=device.team_id)
+    device = _lock_device(device, gone="This registration was cancelled meanwhile.")
+    if expires_in is None:
+        expires_in = _lifetime_of_last_code(device)
+    revoked = revoke_open_codes(device=device, now=timezone.now())
+    registration_code = _registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in)
+    audit_record(
+        company=device.company,
+        actor=acting_user,
+        action="registration_code.replaced",
+        obj=device,
+        summary=f"Registration code replaced for {device.nickname}",
+        data={"device_id": device.pk, "revoked_code_ids": revoked, "registration_code_id": registration_code.pk},
+    )
+    return registration_code
+
+
+@transaction.atomic
+def registration_code_revoke(*, device: Device, acting_user: User) -> None:
+    """
+    Revoke a registered device's open replacement code; the device keeps
+    working with its current credential.
+    """
+    require_team_writer(acting_user, team_id=device.team_id)
+    device = _lock_device(device, gone="This device was deleted meanwhile.")
+    revoked = revoke_open_codes(device=device, now=timezone.now())
+    if not revoked:
+        raise ValidationError("This device has no registration code to cancel.")
+    audit_record(
+        company=device.company,
+        actor=acting_user,
+        action="registration_code.revoked",
+        obj=device,
+        summary=f"Replacement code for {device.nickname} cancelled",
+        data={"device_id": device.pk, "revoked_code_ids": revoked},
+    )
+
+
+@transaction.atomic
+def device_cancel(*, device: Device, acting_user: User) -> None:
+    """
+    Cancel a pending registration: delete the device, which frees its license
+    and deletes its codes (so none can be redeemed) and their queued emails.
+    A device that registered meanwhile is refused.
+    """
+    require_team_writer(acting_user, team_id=device.team_id)
+    locked = _lock_device(device, gone="This registration was already cancelled.")
+    if locked.is_registered:
+        raise ValidationError(f"{locked.nickname} has just been registered; it can no longer be cancelled.")
+    license_number = locked.license.number if locked.license else ""
+    audit_record(
+        company=locked.company,
+        actor=acting_user,
+        action="device.cancelled",
+        obj=locked,
+        summary=f"Pending device {locked.nickname} cancelled"
+        + (f"; license {license_number} is free again" if license_number else ""),
+        data={"device_id": locked.pk, "license": license_number},
+    )
+    locked.delete()
+
+
+@transaction.atomic
+def registration_code_wipe_expired(*, now: datetime.datetime | None = None) -> int:
+    """
+    Wipe the display copies of expired codes in every company, so that a
+    database dump reveals none (DESIGN §3). Returns how many were wiped. Run
+    by the outbox worker after every pass, as ``HOUSEKEEPING``.
+    """
+    now = now or timezone.now()
+    with scopes_disabled():
+        return RegistrationCode.objects.filter(expires_at__lte=now, sealed_code__isnull=False).update(sealed_code=None)
+
+
+def registration_housekeeping() -> str:
+    """The outbox worker's housekeeping task for registration codes, with what it did."""
+    wiped = registration_code_wipe_expired()
+    return f"{HOUSEKEEPING}: wiped {wiped} expired code copies"
+
+
+@transaction.atomic
+def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> OutboxEmail:
+    """
+    Queue a registration email again, to be sent at once with a fresh retry
+    budget. Refused when its code can no longer be used: Replace issues a
+    new one.
+    """
+    registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id)
+    device = registration_code.device
+    require_team_writer(acting_user, team_id=device.team_id)
+    if not registration_code.is_live(timezone.now()):
+        raise ValidationError("This code can no longer be used; use Replace to send a new one.")
+    return outbox_email_requeue(
+        email=email,
+        acting_user=acting_user,
+        label=f"Registration email for {device.nickname}",
+        audit_data={"device_id": device.pk},
+    )
+
+
+def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedEmail | None:
+    """
+    Render a queued registration email from its code's encrypted copy (the
+    outbox's renderer, registered by this app); None when the code can no
+    longer be used, so the email becomes obsolete. Runs with scopes disabled.
+    """
+    registration_code = RegistrationCode.objects.select_related("device__company").get(pk=email.registration_code_id)
+    code = code_unseal(registration_code.sealed_code) if registration_code.is_live(now) else None
+    if code is None:
+        return None
+    device = registration_code.device
+    company = device.company
+    zone = company.zone
+    context = {
+        "code": code_format(code),
+        "device": device,
+        "company": company,
+        "expires_at": registration_code.expires_at,
+        "time_zone": zone.key,
+    }
+    # A nickname is one line on screen; a line break must not reach an email header.
+    subject = "ReconPro registration code for " + " ".join(device.nickname.split())
+    # Templates show times in the active time zone: the company's, here.
+    with timezone.override(zone):
+        text = render_to_string("devices/registration_code_email.txt", context)
+        html = render_to_string("devices/registration_code_email.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.recipient]
+    )
+    message.attach_alternative(html, "text/html")
+    formatted = code_format(code)
+    return RenderedEmail(
+        message=message,
+        label=f"Registration email for {device.nickname}",
+        audit_data={"device_id": device.pk},
+        secrets=(code, formatted, code.lower(), formatted.lower()),
+    )

@@ -1,0 +1,308 @@
+"""
+Writes on a device's settings: add, edit and delete (the Device dialog's
+Device Settings, Clients and Allowed Functionality tabs).
+
+Every function is atomic, takes the acting user (checked by
+``require_team_writer``) and records an audit event. Lock order, the same on
+every write path: the device row first, then its license (``license_lock_free``),
+then its codes and credentials.
+"""
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backoffice.audit.services import audit_record
+from backoffice.core.timezones import is_valid_time_zone
+from backoffice.devices.choices import FunctionalityMode
+from backoffice.devices.clients import ClientSettings, client_settings_clean, functionality_clean
+from backoffice.devices.models import Device, DeviceClient
+from backoffice.devices.services.registration import (
+    DEFAULT_CODE_LIFETIME,
+    _lock_device,
+    _registration_code_issue,
+    device_cancel,
+    revoke_open_codes,
+)
+from backoffice.licensing.models import License
+from backoffice.licensing.services import license_lock_free
+from backoffice.organization.models import Team
+from backoffice.tenancy.models import User
+from backoffice.tenancy.permissions import require_team_writer
+
+MAX_RECIPIENTS = 20
+NICKNAME_MAX_LENGTH = 64
+DESCRIPTION_MAX_LENGTH = 500
+
+
+def _clean_recipients(recipients: Sequence[str]) -> list[str]:
+    """Strip, drop empties and case-insensitive duplicates, keep the order."""
+    seen: set[str] = set()
+    cleaned: list[str] = []
+    for address in recipients:
+        address = address.strip()
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            cleaned.append(address)
+    if len(cleaned) > MAX_RECIPIENTS:
+        raise ValidationError({"recipients": f"At most {MAX_RECIPIENTS} recipients."})
+    return cleaned
+
+
+def _clean_device_settings(*, company_id: int, team: Team, time_zone: str, nickname: str, description: str) -> str:
+    """Check the Device Settings tab's own fields; return the stripped nickname."""
+    if team.company_id != company_id:
+        raise ValidationError({"team": "Select one of your company's teams."})
+    if time_zone and not is_valid_time_zone(time_zone):
+        raise ValidationError({"time_zone": "Select a time zone from the list."})
+    nickname = nickname.strip()
+    if not 1 <= len(nickname) <= NICKNAME_MAX_LENGTH:
+        raise ValidationError({"nickname": f"Enter a nickname of at most {NICKNAME_MAX_LENGTH} characters."})
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError({"description": f"Enter at most {DESCRIPTION_MAX_LENGTH} characters."})
+    return nickname
+
+
+def _replace_assigned_clients(*, device: Device, client_ids: Sequence[int]) -> bool:
+    """Make ``client_ids`` the device's Assigned Clients; return whether they changed."""
+    current = set(DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True))
+    if current == set(client_ids):
+        return False
+    DeviceClient.objects.filter(device_id=device.pk).exclude(client_id__in=client_ids).delete()
+    DeviceClient.objects.bulk_create(
+        DeviceClient(company_id=device.company_id, device=device, client_id=pk)
+        for pk in client_ids
+        if pk not in current
+    )
+    return True
+
+
+@transaction.atomic
+def device_add(
+    *,
+    acting_user: User,
+    team: Team,
+    license: License,
+    nickname: str,
+    description: str = "",
+    time_zone: str = "",
+    recipients: Sequence[str] = (),
+    expires_in: datetime.timedelta = DEFAULT_CODE_LIFETIME,
+    clients: ClientSettings | None = None,
+    functionality_mode: str = FunctionalityMode.COMPANY,
+    functionality: Iterable[str] = (),
+) -> Device:
+    """
+    Add a pending device with its registration code and one queued email per
+    recipient, all in one transaction, with its Clients tab (checked by
+    ``client_settings_clean``; the defaults when None) and Allowed
+    Functionality tab (``functionality_clean``).
+
+    The license row is locked and re-checked (active and held by no device),
+    so two administrators picking the same license get one device and one
+    clear error. A race lost on the unique license column also becomes a
+    ``ValidationError`` on ``license``, never an ``IntegrityError``.
+    """
+    company = require_team_writer(acting_user, team_id=team.pk)
+    nickname = _clean_device_settings(
+        company_id=company.pk, team=team, time_zone=time_zone, nickname=nickname, description=description
+    )
+    clean_recipients = _clean_recipients(recipients)
+    checked = client_settings_clean(company=company, clients=clients or ClientSettings())
+    allowed = functionality_clean(functionality_mode=functionality_mode, functionality=functionality)
+
+    locked = license_lock_free(license=license)
+    taken = ValidationError({"license": f"License {locked.number} was just taken; pick another."})
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            device = Device.objects.create(
+                company=company,
+                team=team,
+                license=locked,
+                time_zone=time_zone,
+                nickname=nickname,
+                description=description,
+                recipients=clean_recipients,
+                client_selection_type=checked.client_selection_type,
+                client_scope=checked.client_scope,
+                include_area_clients=checked.include_area_clients,
+                functionality_mode=functionality_mode,
+                functionality=allowed,
+                changed_at=now,
+            )
+    except IntegrityError:
+        raise taken from None
+    _replace_assigned_clients(device=device, client_ids=checked.assigned_client_ids)
+
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="device.added",
+        obj=device,
+        summary=f"Device {nickname} added with license {locked.number}",
+        data={
+            "device_id": device.pk,
+            "team_id": team.pk,
+            "license": locked.number,
+            "recipients": len(clean_recipients),
+            "client_selection_type": checked.client_selection_type,
+            "client_scope": checked.client_scope,
+            "include_area_clients": checked.include_area_clients,
+            "assigned_client_ids": list(checked.assigned_client_ids),
+            "functionality_mode": functionality_mode,
+            "functionality": allowed,
+        },
+    )
+    _registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in)
+    return device
+
+
+@transaction.atomic
+def device_update(
+    *,
+    device: Device,
+    acting_user: User,
+    team: Team,
+    license: License,
+    nickname: str,
+    description: str = "",
+    time_zone: str = "",
+    clients: ClientSettings | None = None,
+    functionality_mode: str | None = None,
+    functionality: Iterable[str] | None = None,
+) -> Device:
+    """
+    Save the Device Settings, Clients and Allowed Functionality tabs of an
+    existing device and set its Change Date; the Assigned Clients are
+    replaced in the same transaction. ``clients`` or a functionality
+    argument left None keeps the device's current value.
+
+    The Reg Date never changes here. A new license is locked and must be
+    active and held by no other device; the old one is freed by the same
+    UPDATE. A Team Administrator may neither edit another team's device nor
+    move a device to another team.
+    """
+    require_team_writer(acting_user, team_id=device.team_id)
+    require_team_writer(acting_user, team_id=team.pk)
+    nickname = _clean_device_settings(
+        company_id=device.company_id, team=team, time_zone=time_zone, nickname=nickname, description=description
+    )
+    locked = _lock_device(device, gone="This device was deleted meanwhile.")
+    current = ClientSettings.of_device(locked)
+    checked = client_settings_clean(company=locked.company, clients=clients or current, device=locked)
+    mode = locked.functionality_mode if functionality_mode is None else functionality_mode
+    allowed = functionality_clean(
+        functionality_mode=mode, functionality=locked.functionality if functionality is None else functionality
+    )
+    old_license_number = locked.license.number if locked.license else ""
+    if license.pk != locked.license_id:
+        license = license_lock_free(license=license)
+    changes = {
+        name: (str(getattr(locked, attr)), str(value))
+        for name, attr, value in (
+            ("team", "team_id", team.pk),
+            ("license", "license_id", license.pk),
+            ("time_zone", "time_zone", time_zone),
+            ("nickname", "nickname", nickname),
+            ("description", "description", description),
+            ("client_selection_type", "client_selection_type", checked.client_selection_type),
+            ("client_scope", "client_scope", checked.client_scope),
+            ("include_area_clients", "include_area_clients", checked.include_area_clients),
+            ("functionality_mode", "functionality_mode", mode),
+            ("functionality", "functionality", allowed),
+        )
+        if str(getattr(locked, attr)) != str(value)
+    }
+    locked.team = team
+    locked.license = license
+    locked.time_zone = time_zone
+    locked.nickname = nickname
+    locked.description = description
+    locked.client_selection_type = checked.client_selection_type
+    locked.client_scope = checked.client_scope
+    locked.include_area_clients = checked.include_area_clients
+    locked.functionality_mode = mode
+    locked.functionality = allowed
+    locked.changed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            locked.save(
+                update_fields=[
+                    "team",
+                    "license",
+                    "time_zone",
+                    "nickname",
+                    "description",
+                    "client_selection_type",
+                    "client_scope",
+                    "include_area_clients",
+                    "functionality_mode",
+                    "functionality",
+                    "changed_at",
+                ]
+            )
+    except IntegrityError:
+        raise ValidationError({"license": f"License {license.number} was just taken; pick another."}) from None
+    if _replace_assigned_clients(device=locked, client_ids=checked.assigned_client_ids):
+        changes["assigned_clients"] = (
+            str(sorted(current.assigned_client_ids)),
+            str(sorted(checked.assigned_client_ids)),
+        )
+    summary = f"Device {nickname} changed"
+    if "license" in changes:
+        summary += f"; license {old_license_number or 'none'} → {license.number}"
+    audit_record(
+        company=locked.company,
+        actor=acting_user,
+        action="device.changed",
+        obj=locked,
+        summary=summary,
+        data={
+            "device_id": locked.pk,
+            "changed": sorted(changes),
+            "assigned_client_ids": sorted(checked.assigned_client_ids),
+            "functionality": allowed,
+        },
+    )
+    return locked
+
+
+@transaction.atomic
+def device_delete(*, device: Device, acting_user: User) -> None:
+    """
+    Delete a device: its license is free at once, its credentials and codes
+    go with it (its next API call gets 401), its documents stay without it.
+    Deleting a pending device is the same as cancelling its registration.
+    """
+    require_team_writer(acting_user, team_id=device.team_id)
+    locked = _lock_device(device, gone="This device was already deleted.")
+    if not locked.is_registered:
+        device_cancel(device=locked, acting_user=acting_user)
+        return
+    license_number = locked.license.number if locked.license else ""
+    revoke_open_codes(device=locked, now=timezone.now())
+    revoked = list(locked.credentials.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    audit_record(
+        company=locked.company,
+        actor=acting_user,
+        action="device.deleted",
+        obj=locked,
+        summary=f"Device {locked.nickname} deleted"
+        + (f"; license {license_number} is free again" if license_number else ""),
+        data={"device_id": locked.pk, "license": license_number, "revoked_credential_ids": revoked},
+    )
+    if revoked:
+        audit_record(
+            company=locked.company,
+            actor=acting_user,
+            action="credential.revoked",
+            obj=locked,
+            summary=f"Credential of {locked.nickname} revoked (device deleted)",
+            data={"device_id": locked.pk, "credential_ids": revoked},
+        )
+    locked.delete()
