@@ -1,3 +1,13 @@
+"""
+The Active Devices page and the Device dialog's endpoints: parse, call a
+selector or a service, render.
+
+Longer than the usual 300 lines: the page and each endpoint of the dialog
+(add, edit, preview, the client search, delete, replace, cancel, resend, the
+report) are thin views that share the dialog's rendering and the answer
+after a write.
+"""
+
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages

@@ -5,6 +5,10 @@ A company's Administrator changes the users of their own company. Operators
 (the Django admin, ``manage.py`` commands) may make the same writes for any
 company: they name it with ``company=`` and pass ``require_operator``, and
 every rule but the role check applies to them as well.
+
+Longer than the usual 300 lines: the company users' writes and the
+operators' admin writes on companies and users check the same rules and
+share their helpers, so they stay together.
 """
 
 from collections.abc import Iterator

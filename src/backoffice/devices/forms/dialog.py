@@ -3,6 +3,9 @@ The Device dialog's form: the Device Settings, Clients and Allowed
 Functionality tabs of a new device (``DeviceSettingsForm``) and of an
 existing one (``DeviceEditForm``). What the dialog shows from the database
 besides the fields is read by ``device_dialog_reads``, called by the view.
+
+Longer than the usual 300 lines: one form class, whose fields, the parsing
+of the dialog's three tabs and its cleaning belong together.
 """
 
 import datetime

@@ -1,1 +1,0 @@
-"""Licenses have no Back Office form: operators issue them (``manage.py issue_licenses``, the Django admin)."""
