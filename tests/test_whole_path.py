@@ -22,7 +22,7 @@ from tests.devices.test_active_devices import rows
 from tests.factories import LicenseFactory
 from tests.notifications.conftest import smtp_mailers, smtp_server  # noqa: F401 - fixture
 
-CODE_RE = re.compile(r"\b([B-Z]{5}-[B-Z]{5})\b")
+CODE_RE = re.compile(r"\b([B-Z]{4}-[B-Z]{4}-[B-Z]{4})\b")
 API = "/api/device/v1"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "backoffice.tenancy.middleware.CompanyScopeMiddleware",
 ]
@@ -139,11 +141,10 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Rate-limit counters must hold across processes (DESIGN §1), so the default
-# cache lives in the database unless CACHE_URL points at a shared cache.
-# MAX_ENTRIES is far above what the cache holds (a configuration ETag per
-# device, and at most REGISTRATION_FAILED_GLOBAL per-address counters per
-# window), so culling never drops a rate-limit counter.
+# What the cache holds must hold across processes (DESIGN §1), so the default
+# cache lives in the database unless CACHE_URL points at a shared cache. It
+# holds a configuration ETag per device; MAX_ENTRIES is far above that.
+# Rate-limit counters are not in the cache (see RATE_LIMIT_REDIS_URL below).
 REDIS_CACHE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -161,6 +162,21 @@ def cache_from_env(url: str) -> dict:
 
 
 CACHES = {"default": cache_from_env(os.environ.get("CACHE_URL", "").strip())}
+
+# Rate-limit counters (core.ratelimit): in Redis when this names one (INCR and
+# EXPIRE in one Lua script), else in the core_ratelimitcounter table (one
+# INSERT … ON CONFLICT DO UPDATE … RETURNING statement). Defaults to CACHE_URL
+# when that names Redis; set it to "none" to keep counters in the database.
+_rate_limit_redis_url = os.environ.get("RATE_LIMIT_REDIS_URL", "").strip()
+if _rate_limit_redis_url == "none":
+    RATE_LIMIT_REDIS_URL = ""
+elif _rate_limit_redis_url:
+    if not _rate_limit_redis_url.startswith(REDIS_CACHE_SCHEMES):
+        raise ImproperlyConfigured(f"RATE_LIMIT_REDIS_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)}.")
+    RATE_LIMIT_REDIS_URL = _rate_limit_redis_url
+else:
+    _cache_url = os.environ.get("CACHE_URL", "").strip()
+    RATE_LIMIT_REDIS_URL = _cache_url if _cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -209,20 +225,39 @@ else:
         "OPTIONS": {"file_path": os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))},
     }
 MAILERS = {"default": _mailer}
+# Resend of a registration email: at most this many per device and per
+# company in an hour (an administrator cannot relay unlimited email).
+RESEND_PER_DEVICE_PER_HOUR = int(os.environ.get("RESEND_PER_DEVICE_PER_HOUR", "5"))
+RESEND_PER_COMPANY_PER_HOUR = int(os.environ.get("RESEND_PER_COMPANY_PER_HOUR", "100"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ReconPro Back Office <no-reply@backoffice.local>")
 
 # Proxies whose X-Forwarded-For is believed (comma-separated addresses).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
-# Registration codes and the device API (DESIGN §3, docs/device-api.md).
-# Failed redemptions are limited per client address and for everyone together
-# in fixed windows; with at most REGISTRATION_MAX_LIVE_CODES live codes, a
-# guesser's chance per window stays below 2**-20 (pinned by a test). Issuing a
-# code beyond REGISTRATION_MAX_LIVE_CODES, across every company, is refused.
-REGISTRATION_MAX_LIVE_CODES = int(os.environ.get("REGISTRATION_MAX_LIVE_CODES", "10000"))
-REGISTRATION_FAILED_PER_ADDRESS = int(os.environ.get("REGISTRATION_FAILED_PER_ADDRESS", "20"))
-REGISTRATION_FAILED_GLOBAL = int(os.environ.get("REGISTRATION_FAILED_GLOBAL", "500"))
+# Registration codes and the device API (DESIGN §3; the arithmetic is in
+# docs/security.md and pinned by tests/device_api/test_rate_limits.py).
+# Failed redemptions are limited per client network (an IPv4 address or an
+# IPv6 /64) only: there is no limit shared by all clients, which an attacker
+# could exhaust to lock every company out. With 12-character codes (20**12),
+# REGISTRATION_ATTACKER_NETWORKS networks each failing
+# REGISTRATION_FAILED_PER_ADDRESS times per window guess any of up to
+# registration_live_codes_bound() live codes (130,208 with these values) with
+# a chance <= 2**-20 per window. Live codes are bounded per company by its
+# licenses (one device per license, one open code per device), never counted
+# across companies.
+REGISTRATION_FAILED_PER_ADDRESS = int(os.environ.get("REGISTRATION_FAILED_PER_ADDRESS", "3"))
+# A refused redemption of a known code (used, expired, replaced) is no guess:
+# it is charged to that code, up to this many per window, not to the network.
+REGISTRATION_FAILED_PER_CODE = int(os.environ.get("REGISTRATION_FAILED_PER_CODE", "10"))
+# A redemption whose network's remaining allowance is all held by attempts
+# still in flight waits up to this long for one of them to finish.
+REGISTRATION_BUSY_WAIT_SECONDS = float(os.environ.get("REGISTRATION_BUSY_WAIT_SECONDS", "5"))
 REGISTRATION_RATE_WINDOW_SECONDS = int(os.environ.get("REGISTRATION_RATE_WINDOW_SECONDS", "900"))
+# The threat model's attacker (not a limit): how many networks the budget is computed for.
+REGISTRATION_ATTACKER_NETWORKS = int(os.environ.get("REGISTRATION_ATTACKER_NETWORKS", "10000"))
+# Accept the 10-character codes issued before codes grew to 12 characters.
+# They expire within 7 days of the upgrade; turn this off then (see docs/security.md).
+REGISTRATION_ACCEPT_LEGACY_CODES = env_bool("REGISTRATION_ACCEPT_LEGACY_CODES", True)
 # A check-in writes the device row only when a reported field changed or the
 # stored last check-in is older than this: last-seen has this resolution.
 CHECK_IN_WRITE_INTERVAL_SECONDS = int(os.environ.get("CHECK_IN_WRITE_INTERVAL_SECONDS", "60"))
@@ -239,6 +274,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# A strict Content-Security-Policy (Django's own middleware): every script,
+# style, image and connection from this site only; no inline script or style
+# attribute in any page (the pages have none, and htmx's indicator styles are
+# switched off in base.html); QR codes and charts are inline SVG elements.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and not TESTING:

@@ -22,7 +22,7 @@ THREADS = 20
 @pytest.mark.postgres_only
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
 @pytest.mark.django_db(transaction=True)
-@override_settings(REGISTRATION_FAILED_PER_ADDRESS=1000, REGISTRATION_FAILED_GLOBAL=1000)
+@override_settings(REGISTRATION_FAILED_PER_ADDRESS=1000)
 def test_twenty_concurrent_redemptions_of_one_code_register_once():
     company = company_create(acting_user=OPERATOR_COMMAND, name="Race Co")
     with company_scope(company):

@@ -1,23 +1,33 @@
-"""A registration code never sits in clear in the database, a log line or an audit row; the live-code cap."""
+"""
+A registration code never sits in clear in the database, a log line or an audit row; the per-company
+cap on live codes (its licenses), and no count or lock across companies when a code is issued.
+"""
 
-import datetime
 import logging
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
-from backoffice.devices.codes import code_format, code_unseal
+from backoffice.devices.codes import CODE_LENGTH, code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
-from backoffice.devices.services import device_add
+from backoffice.devices.services import (
+    RegistrationCodeLimitReached,
+    device_add,
+    registration,
+    registration_code_replace,
+)
+from backoffice.licensing.models import License
 from backoffice.notifications.services import outbox_send_due
 from backoffice.organization.models import Team
-from backoffice.tenancy.scoping import company_scope
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.device_api.conftest import make_pending
 from tests.devices.conftest import device_payload, snapshot
-from tests.factories import DeviceFactory, LicenseFactory
+from tests.factories import DeviceFactory
 
 
 def every_stored_value():
@@ -73,42 +83,70 @@ def test_no_code_in_clear_in_any_column_log_or_audit_row(as_admin_a, company_a, 
             assert needle not in repr(event)
 
 
-def test_live_code_cap_is_enforced_with_a_clear_error(settings, as_admin_a, company_a, team_a, licenses_a):
-    settings.REGISTRATION_MAX_LIVE_CODES = 2
-    for lic in licenses_a[:2]:
-        assert as_admin_a.post("/devices/add/", device_payload(team=team_a, license=lic)).status_code == 302
-    before = snapshot(company_a)
-    response = as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[2]))
-    assert response.status_code == 200
-    assert "The service has too many registration codes waiting to be used." in response.content.decode()
-    assert snapshot(company_a) == before
-    # Expired codes no longer count.
-    with company_scope(company_a):
-        RegistrationCode.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
-    assert as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[2])).status_code == 302
-
-
-def test_live_code_cap_counts_every_company(settings, as_admin_a, as_admin_b, company_a, company_b, team_a, licenses_a):
-    settings.REGISTRATION_MAX_LIVE_CODES = 1
+def test_codes_are_issued_with_twelve_characters(as_admin_a, company_a, team_a, licenses_a):
     assert as_admin_a.post("/devices/add/", device_payload(team=team_a, license=licenses_a[0])).status_code == 302
+    with company_scope(company_a):
+        code = code_unseal(RegistrationCode.objects.get().sealed_code)
+    assert code is not None
+    assert len(code) == CODE_LENGTH == 12
+    assert re.fullmatch(
+        r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", code_format(code)
+    )
+
+
+def test_issuing_a_code_counts_and_locks_nothing_across_companies(admin_a, company_a, company_b, team_a, licenses_a):
+    """
+    (c) Another company's rollout (here 60 live codes, standing in for any
+    number) never stops company A adding a device: issuing a code neither
+    counts live codes nor takes a service-wide lock.
+    """
     with company_scope(company_b):
         team_b = Team.objects.get(is_default=True)
-        lic_b = LicenseFactory(company=company_b)
-    response = as_admin_b.post("/devices/add/", device_payload(team=team_b, license=lic_b))
-    assert "too many registration codes" in response.content.decode()
+    for _ in range(60):
+        make_pending(company_b, team_b)
+    with CaptureQueriesContext(connection) as queries, company_scope(company_a):
+        device_add(acting_user=admin_a, team=team_a, license=licenses_a[0], nickname="Bay 4", recipients=[])
+    issued = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in issued if "advisory" in sql.lower()]
+    assert not [sql for sql in issued if "devices_registrationcode" in sql and "COUNT(" in sql.upper()]
+    assert not hasattr(registration, "_LIVE_CODES_LOCK_KEY")
+    assert not hasattr(registration, "_live_code_count")
+    with scopes_disabled():
+        assert RegistrationCode.objects.live(timezone.now()).count() == 61
 
 
-def test_a_race_lost_on_the_unique_license_column_is_a_form_error(monkeypatch, admin_a, company_a, team_a, licenses_a):
+def test_a_companys_live_codes_never_outnumber_its_licenses(admin_a, company_a, team_a, licenses_a):
+    """The per-company cap: one device per license, one open code per device, no code without a license."""
+    with company_scope(company_a):
+        devices = [
+            device_add(acting_user=admin_a, team=team_a, license=lic, nickname=f"Bay {n}", recipients=[])
+            for n, lic in enumerate(licenses_a)
+        ]
+        for device in devices:
+            registration_code_replace(device=device, acting_user=admin_a)
+        live = RegistrationCode.objects.live(timezone.now()).count()
+        assert live == len(devices) == License.objects.count() == 3
+        unlicensed = DeviceFactory(company=company_a, team=team_a, license=None)
+        before = snapshot(company_a)
+        with pytest.raises(RegistrationCodeLimitReached, match="needs a license"):
+            registration_code_replace(device=unlicensed, acting_user=admin_a)
+        assert snapshot(company_a) == before
+
+
+def test_a_taken_license_is_a_form_error_and_the_column_refuses_it_too(admin_a, company_a, team_a, licenses_a):
     """
-    Whatever slips past the lock and the re-check, the unique license column
-    still refuses the second device, and that becomes a clear error.
+    A license held by another device is refused with a clear error and
+    nothing changes; whatever slipped past the service's lock and re-check,
+    the unique license column itself refuses the second device. (Two adds
+    racing for one license on PostgreSQL: tests/devices/test_races.py.)
     """
     with company_scope(company_a):
         DeviceFactory(company=company_a, team=team_a, license=licenses_a[0])
         before = snapshot(company_a)
-        monkeypatch.setattr(QuerySet, "exists", lambda self: False)
         with pytest.raises(ValidationError) as refused:
             device_add(acting_user=admin_a, team=team_a, license=licenses_a[0], nickname="Late")
-        monkeypatch.undo()
         assert refused.value.message_dict == {"license": ["License NW-10041 was just taken; pick another."]}
+        assert snapshot(company_a) == before
+        with pytest.raises(IntegrityError), transaction.atomic():
+            DeviceFactory(company=company_a, team=team_a, license=licenses_a[0], nickname="Bypass")
     assert snapshot(company_a) == before

@@ -18,7 +18,7 @@ from tests.e2e.conftest import ROOT, assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
-CODE = re.compile(r"^[B-Z]{5}-[B-Z]{5}$")
+CODE = re.compile(r"^[B-Z]{4}-[B-Z]{4}-[B-Z]{4}$")
 
 
 def emulator(server, state, *args: str) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 """
-What the device API adds to the devices' own services: the rate limits on
-failed redemptions and their answers, the coalescing of check-in writes,
+What the device API adds to the devices' own services: the rate limit on
+failed redemptions and its answers, the coalescing of check-in writes,
 and the clients rule applied to a recorded document.
 
 No registration code and no credential is ever passed to a log line or an
@@ -11,16 +11,17 @@ reasons and client addresses only.
 import datetime
 import ipaddress
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 
-from backoffice.core.ratelimit import Limit, ratelimit_check, ratelimit_hit
+from backoffice.core.ratelimit import Limit, Reservation, ratelimit_count_event, ratelimit_refund, ratelimit_reserve
 from backoffice.device_api import errors
 from backoffice.device_api.selectors import device_license_is_active
 from backoffice.devices.clients import device_available_clients
-from backoffice.devices.codes import code_is_well_formed, code_normalize
+from backoffice.devices.codes import CODE_SPACE, code_is_well_formed, code_normalize
 from backoffice.devices.models import Device
 from backoffice.devices.services import Redemption, registration_code_redeem, registration_failure_record
 from backoffice.devices.services import device_check_in as device_report_store
@@ -48,11 +49,15 @@ class Registration:
     credential: str
 
 
+# The chance the guessing budget allows an attacker per window (DESIGN §3).
+GUESS_PROBABILITY_PER_WINDOW = 2**-20
+
+
 def _address_key(client_address: str) -> str:
     """
-    What the per-address limit counts by: the address itself for IPv4, its /64
-    network for IPv6, since one client commonly holds a whole /64 and could
-    otherwise rotate through it.
+    What the limit counts by, the client's network: the address itself for
+    IPv4, its /64 network for IPv6, since one client commonly holds a whole
+    /64 and could otherwise rotate through it.
     """
     try:
         address = ipaddress.ip_address(client_address)
@@ -63,21 +68,34 @@ def _address_key(client_address: str) -> str:
     return str(address)
 
 
-def registration_failure_limits(*, client_address: str) -> tuple[Limit, Limit]:
+def registration_failure_limits(*, client_address: str) -> tuple[Limit, ...]:
     """
-    The two limits on failed redemptions, read from settings at call time: one
-    per client address, one for all clients together (DESIGN §3).
+    The limits on failed redemptions, read from settings at call time: one
+    per client network, and nothing shared by every client. A limit counted
+    across clients (or companies) would let an attacker with a few networks
+    exhaust it and lock every company's technicians out (docs/security.md).
     """
-    window = settings.REGISTRATION_RATE_WINDOW_SECONDS
     return (
         Limit(
             "registration-failed",
-            f"address:{_address_key(client_address)}",
+            f"network:{_address_key(client_address)}",
             settings.REGISTRATION_FAILED_PER_ADDRESS,
-            window,
+            settings.REGISTRATION_RATE_WINDOW_SECONDS,
         ),
-        Limit("registration-failed", "global", settings.REGISTRATION_FAILED_GLOBAL, window),
     )
+
+
+def registration_live_codes_bound() -> int:
+    """
+    The most live codes, across every company, for which the guessing budget
+    holds: ``REGISTRATION_ATTACKER_NETWORKS`` networks, each failing
+    ``REGISTRATION_FAILED_PER_ADDRESS`` times per window, hit one of them with
+    a chance ≤ ``GUESS_PROBABILITY_PER_WINDOW``. Derived from the code space,
+    never counted: the live codes are bounded per company by its licenses,
+    and the service's licenses must stay below this (docs/security.md).
+    """
+    guesses = settings.REGISTRATION_ATTACKER_NETWORKS * settings.REGISTRATION_FAILED_PER_ADDRESS
+    return math.floor(CODE_SPACE * GUESS_PROBABILITY_PER_WINDOW / guesses)
 
 
 def device_register(
@@ -93,58 +111,111 @@ def device_register(
     """
     Redeem a registration code typed on a device and register the device.
 
-    The rate limits on failed redemptions are checked before the code is even
-    looked at, so a client over its limit learns nothing about any code
-    (``rate_limited``). The redemption itself is
-    ``devices.services.registration_code_redeem``.
+    A slot of the client network's failure limit is reserved first, in one
+    atomic step, before the code is even looked at: a client over its limit
+    learns nothing about any code and costs no look-up (``rate_limited``),
+    and concurrent requests can never be evaluated more often than the
+    limit allows. When only attempts in flight from the same network stand
+    in the way, the request waits up to ``REGISTRATION_BUSY_WAIT_SECONDS``
+    for one to finish. A failure counts the slot; a success (and a refusal
+    for an inactive license, which says nothing about the code) gives it
+    back, so only failures count; a refusal of a known code (used, expired, replaced) is charged to
+    that code rather than the network (``_charge_to_the_code``). The
+    redemption itself is ``devices.services.registration_code_redeem``.
 
     Raise ``ApiError``: ``code_invalid`` for a malformed, unknown or replaced
-    code, ``code_used``, ``code_expired`` (each counted against the limits and,
-    for a known code, audited), ``license_inactive`` when the device's license
+    code, ``code_used``, ``code_expired`` (each counted and, for a known code,
+    audited), ``license_inactive`` when the device's license
     is not active (not counted, and the code stays usable once the license is
     fixed), ``rate_limited`` with a ``Retry-After``.
     """
-    limits = registration_failure_limits(client_address=client_address)
-    verdict = ratelimit_check(*limits)
-    if not verdict.allowed:
-        logger.warning("Device registration refused: too many failed attempts (client %s)", client_address)
-        raise errors.rate_limited(verdict.retry_after_seconds)
+    reservation = ratelimit_reserve(
+        *registration_failure_limits(client_address=client_address),
+        wait_seconds=settings.REGISTRATION_BUSY_WAIT_SECONDS,
+    )
+    if not reservation.allowed:
+        logger.warning(
+            "Device registration refused: %s (client %s)",
+            "too many attempts at once" if reservation.busy else "too many failed attempts",
+            client_address,
+        )
+        raise errors.rate_limited(reservation.retry_after_seconds)
+    try:
+        outcome = _redeem(
+            code=code,
+            reported={
+                "device_name": name,
+                "device_identifier": device_identifier,
+                "os_type": os_type,
+                "platform": platform,
+                "app_version": app_version,
+            },
+            client_address=client_address,
+        )
+    except BaseException:
+        # An error after the look-up (a database error) counts: failing
+        # closed means nothing an attacker provokes there is free.
+        ratelimit_count_event(reservation)
+        raise
+    if outcome is not None and outcome.refusal is None and outcome.device is not None:
+        ratelimit_refund(reservation)
+        return Registration(device=outcome.device, credential=outcome.credential)
+    if outcome is not None and outcome.refusal == "license_inactive":
+        ratelimit_refund(reservation)
+        raise errors.license_inactive()
+    if outcome is not None and outcome.code is not None:
+        _charge_to_the_code(reservation, code_id=outcome.code.pk)
+    else:
+        ratelimit_count_event(reservation)
+    reason = "malformed" if outcome is None else outcome.refusal or "unknown"
+    raise _registration_failed(reason=reason, outcome=outcome, client_address=client_address)
 
+
+def _redeem(*, code: str, reported: dict[str, str], client_address: str) -> Redemption | None:
+    """The redemption of a typed code; None when it is malformed (nothing is looked up)."""
     normalized = code_normalize(code)
     if not code_is_well_formed(normalized):
-        raise _registration_failed(reason="malformed", outcome=None, client_address=client_address, limits=limits)
-    outcome = registration_code_redeem(
+        return None
+    return registration_code_redeem(
         normalized_code=normalized,
-        reported={
-            "device_name": name,
-            "device_identifier": device_identifier,
-            "os_type": os_type,
-            "platform": platform,
-            "app_version": app_version,
-        },
+        reported=reported,
         client_address=client_address,
         license_is_active=lambda device: device_license_is_active(device=device),
     )
-    if outcome.refusal is None and outcome.device is not None:
-        return Registration(device=outcome.device, credential=outcome.credential)
-    if outcome.refusal == "license_inactive":
-        raise errors.license_inactive()
-    raise _registration_failed(
-        reason=outcome.refusal or "unknown", outcome=outcome, client_address=client_address, limits=limits
+
+
+def _charge_to_the_code(reservation: Reservation, *, code_id: int) -> None:
+    """
+    A refusal of a known code (used, expired or replaced) is no guess: the
+    code exists and can no longer be redeemed. It is counted on that code
+    (``REGISTRATION_FAILED_PER_CODE`` per window) and the network's slot is
+    given back, so a technician retrying a stale code keeps the network's
+    allowance for the new one; beyond the code's allowance it counts on the
+    network. Every look-up that found no code counts on the network, so the
+    guesses per network and window never exceed
+    ``REGISTRATION_FAILED_PER_ADDRESS``.
+    """
+    per_code = Limit(
+        "registration-failed",
+        f"code:{code_id}",
+        settings.REGISTRATION_FAILED_PER_CODE,
+        settings.REGISTRATION_RATE_WINDOW_SECONDS,
     )
+    on_the_code = ratelimit_reserve(per_code)
+    if on_the_code.allowed:
+        ratelimit_count_event(on_the_code)
+        ratelimit_refund(reservation)
+    else:
+        ratelimit_count_event(reservation)
 
 
-def _registration_failed(
-    *, reason: str, outcome: Redemption | None, client_address: str, limits: tuple[Limit, ...]
-) -> errors.ApiError:
+def _registration_failed(*, reason: str, outcome: Redemption | None, client_address: str) -> errors.ApiError:
     """
-    Count a failed redemption against the limits and record it (an audit
-    event for a known code, whose company is known; a log line otherwise);
-    return the answer for ``reason``, for the caller to raise. Runs after the
-    redemption's transaction, so that neither the count nor the record is
-    rolled back with it.
+    Record a failed redemption, already counted (an audit event for a known
+    code, whose company is known; a log line otherwise); return the answer
+    for ``reason``, for the caller to raise. Runs after the redemption's
+    transaction, so that the record is not rolled back with it.
     """
-    ratelimit_hit(*limits)
     code = outcome.code if outcome is not None else None
     if code is None:
         logger.info("Device registration refused: %s code (client %s)", reason, client_address)

@@ -13,7 +13,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
-CODE_LENGTH = 10
+# Codes are issued with 12 characters, shown as XXXX-XXXX-XXXX: 20**12 ≈ 4.1e15
+# codes (about 51.9 bits), the space the guessing budget of docs/security.md uses.
+CODE_LENGTH = 12
+CODE_SPACE = len(CODE_ALPHABET) ** CODE_LENGTH
+# Codes issued before were 10 characters long (XXXXX-XXXXX); they are still
+# redeemed while REGISTRATION_ACCEPT_LEGACY_CODES is on, and expire within
+# MAX_CODE_LIFETIME (7 days) of the upgrade.
+LEGACY_CODE_LENGTH = 10
 CREDENTIAL_BYTES = 32  # 256 random bits
 
 
@@ -24,7 +31,7 @@ def _derived_key(purpose: str, configured: str) -> bytes:
 
 
 def code_generate() -> str:
-    """Return a new code: 10 characters drawn with ``secrets`` from the no-vowel alphabet."""
+    """Return a new code: 12 characters drawn with ``secrets`` from the no-vowel alphabet."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
@@ -34,12 +41,16 @@ def code_normalize(raw: str) -> str:
 
 
 def code_is_well_formed(code: str) -> bool:
-    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+    """A normalised code of 12 characters of the alphabet (or 10, a legacy code, while those are accepted)."""
+    lengths = (CODE_LENGTH, LEGACY_CODE_LENGTH) if settings.REGISTRATION_ACCEPT_LEGACY_CODES else (CODE_LENGTH,)
+    return len(code) in lengths and all(ch in CODE_ALPHABET for ch in code)
 
 
 def code_format(code: str) -> str:
-    """Show a code as ``XXXXX-XXXXX``."""
-    return f"{code[:5]}-{code[5:]}"
+    """Show a code as ``XXXX-XXXX-XXXX`` (a legacy 10-character code as ``XXXXX-XXXXX``)."""
+    if len(code) == LEGACY_CODE_LENGTH:
+        return f"{code[:5]}-{code[5:]}"
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def code_digest(code: str) -> str:

@@ -141,8 +141,8 @@ class RegistrationCode(CompanyOwnedModel):
 
     class Meta:
         indexes = [
-            # Counting live codes for REGISTRATION_MAX_LIVE_CODES and wiping
-            # expired copies read only unused, unrevoked codes.
+            # Wiping expired copies and finding a device's open code read
+            # only unused, unrevoked codes.
             models.Index(
                 fields=["expires_at"],
                 condition=OPEN_CODE,

@@ -14,11 +14,12 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from backoffice.audit.services import audit_record
+from backoffice.core.ratelimit import Limit, ratelimit_refund, ratelimit_reserve
 from backoffice.devices.codes import (
     code_digest,
     code_format,
@@ -51,19 +52,17 @@ CODE_LIFETIMES: tuple[tuple[datetime.timedelta, str], ...] = (
     (datetime.timedelta(days=7), "7 days"),
 )
 
-# Key of the PostgreSQL advisory lock that serialises code issuance, so that
-# the service-wide cap on live codes holds exactly under concurrency.
-_LIVE_CODES_LOCK_KEY = 4_711_004
+
+# Resends are counted in windows of an hour (RESEND_PER_*_PER_HOUR).
+RESEND_WINDOW_SECONDS = 3600
 
 
 class RegistrationCodeLimitReached(ValidationError):
-    """Raised when issuing a code would exceed ``REGISTRATION_MAX_LIVE_CODES``."""
-
-
-def _live_code_count(*, now: datetime.datetime) -> int:
-    """Codes that could still be redeemed, in every company."""
-    with scopes_disabled():
-        return RegistrationCode.objects.live(now).count()
+    """
+    Raised when a code would exceed its company's cap: a company's live codes
+    are at most its licenses (one open code per device, one device per
+    license), so a device without a license gets no code.
+    """
 
 
 def _digest_exists(digest: str) -> bool:
@@ -77,23 +76,23 @@ def _registration_code_issue(*, device: Device, acting_user: Actor, expires_in: 
     part of ``device_add`` and ``registration_code_replace``, which check the
     acting user and lock the device first.
 
-    The device must have no open code (the database refuses a second one).
-    Only the HMAC digest and an encrypted display copy are stored. Raises
-    ``RegistrationCodeLimitReached`` when ``REGISTRATION_MAX_LIVE_CODES``
-    unexpired codes already exist across every company: the device API's
-    guessing budget relies on that bound.
+    The device must have no open code (the database refuses a second one)
+    and must hold a license (``RegistrationCodeLimitReached`` otherwise):
+    with one device per license, a company's live codes never outnumber its
+    licenses. That is the only cap, and it is the company's own: nothing here
+    counts or locks across companies, so one company's rollout never stops
+    another adding devices. The guessing budget of the device API is derived
+    from the code space for the service's licenses (docs/security.md).
+    Only the HMAC digest and an encrypted display copy are stored.
     """
     if not datetime.timedelta(minutes=1) <= expires_in <= MAX_CODE_LIFETIME:
         raise ValidationError({"expires_in": "Pick one of the offered expiry periods."})
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LIVE_CODES_LOCK_KEY])
-    if _live_code_count(now=now) >= settings.REGISTRATION_MAX_LIVE_CODES:
+    if device.license_id is None:
         raise RegistrationCodeLimitReached(
-            "The service has too many registration codes waiting to be used. "
-            "Try again in a few minutes or cancel codes that are no longer needed."
+            "A registration code needs a license: give the device a license first (a company has at most one "
+            "code waiting per license)."
         )
+    now = timezone.now()
     for _ in range(5):
         code = code_generate()
         digest = code_digest(code)
@@ -248,20 +247,39 @@ def registration_housekeeping() -> str:
 def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> OutboxEmail:
     """
     Queue a registration email again, to be sent at once with a fresh retry
-    budget. Refused when its code can no longer be used: Replace issues a
-    new one.
+    budget. Refused when its code can no longer be used (Replace issues a new
+    one), while a worker is sending it, and beyond
+    ``RESEND_PER_DEVICE_PER_HOUR`` resends of one device's emails or
+    ``RESEND_PER_COMPANY_PER_HOUR`` of the company's in an hour, so that the
+    Back Office cannot be used to relay company-branded email.
     """
     registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id)
     device = registration_code.device
     require_team_writer(acting_user, team_id=device.team_id)
     if not registration_code.is_live(timezone.now()):
         raise ValidationError("This code can no longer be used; use Replace to send a new one.")
-    return outbox_email_requeue(
-        email=email,
-        acting_user=acting_user,
-        label=f"Registration email for {device.nickname}",
-        audit_data={"device_id": device.pk},
+    reservation = ratelimit_reserve(
+        Limit("email-resend", f"device:{device.pk}", settings.RESEND_PER_DEVICE_PER_HOUR, RESEND_WINDOW_SECONDS),
+        Limit(
+            "email-resend", f"company:{device.company_id}", settings.RESEND_PER_COMPANY_PER_HOUR, RESEND_WINDOW_SECONDS
+        ),
     )
+    if not reservation.allowed:
+        minutes = max(1, round(reservation.retry_after_seconds / 60))
+        raise ValidationError(
+            f"Too many resends for {device.nickname} or your company in the last hour; "
+            f"try again in {minutes} minute{'' if minutes == 1 else 's'}, or use Replace."
+        )
+    try:
+        return outbox_email_requeue(
+            email=email,
+            acting_user=acting_user,
+            label=f"Registration email for {device.nickname}",
+            audit_data={"device_id": device.pk},
+        )
+    except ValidationError:
+        ratelimit_refund(reservation)
+        raise
 
 
 def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedEmail | None:
@@ -277,15 +295,19 @@ def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> Ren
     device = registration_code.device
     company = device.company
     zone = company.zone
+    # Names are one line on screen: a line break must reach neither a header
+    # nor a line of its own in the body (where it could pass for a header).
+    nickname = " ".join(device.nickname.split())
     context = {
         "code": code_format(code),
+        "nickname": nickname,
+        "company_name": " ".join(company.name.split()),
         "device": device,
         "company": company,
         "expires_at": registration_code.expires_at,
         "time_zone": zone.key,
     }
-    # A nickname is one line on screen; a line break must not reach an email header.
-    subject = "ReconPro registration code for " + " ".join(device.nickname.split())
+    subject = "ReconPro registration code for " + nickname
     # Templates show times in the active time zone: the company's, here.
     with timezone.override(zone):
         text = render_to_string("devices/registration_code_email.txt", context)

@@ -1,0 +1,45 @@
+"""
+The two backends of ``core.ratelimit`` for tests: ``with rate_limit_backend("database" | "redis"):``.
+
+Redis is the server of ``scripts/with-redis.sh`` (``REDIS_URL``). Without it
+a Redis test is skipped locally, and fails under CI (``CI=true``), where
+``.ci/run`` must have provided one.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.test import override_settings
+
+BACKENDS = ("database", "redis")
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "").strip()
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("REDIS_URL is not set under CI: run the tests through scripts/with-redis.sh")
+        pytest.skip("REDIS_URL is not set (run through scripts/with-redis.sh)")
+    return url
+
+
+@contextmanager
+def rate_limit_backend(name: str) -> Iterator[str]:
+    """Counters in the database table, or in a flushed Redis database, for the duration."""
+    if name == "database":
+        with override_settings(RATE_LIMIT_REDIS_URL=""):
+            yield name
+        return
+    import redis
+
+    url = redis_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        with override_settings(RATE_LIMIT_REDIS_URL=url):
+            yield name
+    finally:
+        client.flushdb()
+        client.close()
