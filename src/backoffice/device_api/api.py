@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -52,8 +53,10 @@ a credential, which it sends on every later call as
 
 Every error is JSON `{"error": "<machine code>", "detail": "<sentence>"}`;
 the machine codes are stable, the sentences are not. Requests are strict:
-unknown fields, values of the wrong type and over-long texts are refused
-with `422 invalid_request`, bodies that are not JSON with `400 malformed_request`.
+unknown fields, values of the wrong type, over-long texts and texts with a
+control character (or, in what the device reports about itself, an invisible
+or bidi character) are refused with `422 invalid_request`, bodies that are not
+JSON with `400 malformed_request`.
 """
 
 api = NinjaAPI(
@@ -89,6 +92,21 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
         problems.append(f"{'.'.join(location) or 'body'}: {item.get('msg', 'invalid')}")
     detail = "The request was refused: " + "; ".join(problems) + "." if problems else "The request was refused."
+    return error_response(request, errors.ApiError(422, "invalid_request", detail))
+
+
+@api.exception_handler(DjangoValidationError)
+def on_service_refusal(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """
+    A service refused a value the schema let through: the same ``422
+    invalid_request`` as a refused body, naming the fields and the service's
+    sentences (which never quote the values).
+    """
+    if hasattr(exc, "error_dict"):
+        problems = [f"{name}: {' '.join(messages).rstrip('.')}" for name, messages in exc.message_dict.items()]
+    else:
+        problems = [message.rstrip(".") for message in exc.messages]
+    detail = "The request was refused: " + "; ".join(problems)[:500] + "." if problems else "The request was refused."
     return error_response(request, errors.ApiError(422, "invalid_request", detail))
 
 

@@ -3,21 +3,57 @@ Request and response bodies of the device API.
 
 The ReconPro app is a client no one here controls, so requests are strict:
 unknown fields are refused (``extra="forbid"``), values are not coerced from
-other JSON types, and every text has a bound. The descriptions here are the
-reference documentation of the contract (served in the OpenAPI schema).
+other JSON types, every text has a bound and follows the text rules of
+``core.text``: no control character or lone surrogate anywhere, and no
+invisible or bidi character in what the device reports as its name,
+platform, OS or version (``ReportedText``). A refused text answers
+``422 invalid_request``. The descriptions here are the reference
+documentation of the contract (served in the OpenAPI schema).
 """
 
 from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+
+from backoffice.core.text import TextKind, text_check
 
 SHORT_TEXT_MAX = 64
 LONG_TEXT_MAX = 256
 
-ShortText = Annotated[StrictStr, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX)]
-LongText = Annotated[StrictStr, StringConstraints(strip_whitespace=True, max_length=LONG_TEXT_MAX)]
+
+def _one_line(value: str) -> str:
+    return text_check(value, TextKind.LINE, label="The text")
+
+
+def _reported_name(value: str) -> str:
+    return text_check(value, TextKind.NAME, label="The text")
+
+
+def _document_number(value: str) -> str:
+    value = text_check(value, TextKind.LINE, label="The number")
+    # The same strip as the service's, so that what passes here is never refused there.
+    if not value.strip():
+        raise ValueError("The number must have 1 to 64 characters other than spaces")
+    return value.strip()
+
+
+ShortText = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX), AfterValidator(_one_line)
+]
+LongText = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, max_length=LONG_TEXT_MAX), AfterValidator(_one_line)
+]
+# A name, platform, OS or version the device reports about itself: shown on the Back Office pages.
+ReportedText = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX), AfterValidator(_reported_name)
+]
+DocumentNumber = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX),
+    AfterValidator(_document_number),
+]
 
 
 class StrictSchema(Schema):
@@ -29,11 +65,11 @@ class StrictSchema(Schema):
 class ReportedDetails(StrictSchema):
     """What the device reports about itself when it registers."""
 
-    name: ShortText = Field(description='The device\'s own name (shown as "Device"), at most 64 characters.')
+    name: ReportedText = Field(description='The device\'s own name (shown as "Device"), at most 64 characters.')
     device_id: LongText = Field(description="The platform's identifier of the device, at most 256 characters.")
-    os_type: ShortText = Field(description='Operating system and version, for example "Android 14"; at most 64.')
-    platform: ShortText = Field(description='"Android", "iOS" or "Windows"; at most 64 characters.')
-    app_version: ShortText = Field(description='The ReconPro version installed, for example "5.4.1"; at most 64.')
+    os_type: ReportedText = Field(description='Operating system and version, for example "Android 14"; at most 64.')
+    platform: ReportedText = Field(description='"Android", "iOS" or "Windows"; at most 64 characters.')
+    app_version: ReportedText = Field(description='The ReconPro version installed, for example "5.4.1"; at most 64.')
 
 
 class RegistrationIn(StrictSchema):
@@ -41,8 +77,9 @@ class RegistrationIn(StrictSchema):
 
     code: ShortText = Field(
         description=(
-            "The registration code, 10 letters shown as XXXXX-XXXXX. Case, spaces and dashes are ignored: "
-            '"bcdfg-hjklm", " BCDFG HJKLM " and "BCDFGHJKLM" are the same code.'
+            "The registration code, 12 letters shown as XXXX-XXXX-XXXX (codes issued before the change are "
+            "10 letters, XXXXX-XXXXX). Case, spaces and dashes are ignored: "
+            '"bcdf-ghjk-lmnp", " BCDF GHJK LMNP " and "BCDFGHJKLMNP" are the same code.'
         )
     )
     device: ReportedDetails = Field(description="What the device reports about itself.")
@@ -51,10 +88,10 @@ class RegistrationIn(StrictSchema):
 class CheckInIn(StrictSchema):
     """What the device runs now; sent at start-up and periodically."""
 
-    name: ShortText = Field(description="The device's own name, at most 64 characters.")
-    os_type: ShortText = Field(description="Operating system and version, at most 64 characters.")
-    platform: ShortText = Field(description='"Android", "iOS" or "Windows"; at most 64 characters.')
-    app_version: ShortText = Field(description="The ReconPro version installed, at most 64 characters.")
+    name: ReportedText = Field(description="The device's own name, at most 64 characters.")
+    os_type: ReportedText = Field(description="Operating system and version, at most 64 characters.")
+    platform: ReportedText = Field(description='"Android", "iOS" or "Windows"; at most 64 characters.')
+    app_version: ReportedText = Field(description="The ReconPro version installed, at most 64 characters.")
 
 
 class DocumentIn(StrictSchema):
@@ -63,8 +100,8 @@ class DocumentIn(StrictSchema):
     kind: Literal["service_request", "inspection", "work_order"] = Field(
         description='"service_request", "inspection" or "work_order".'
     )
-    number: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)] = (
-        Field(description='The document\'s number as shown on the device, for example "WO-1001"; 1 to 64 characters.')
+    number: DocumentNumber = Field(
+        description='The document\'s number as shown on the device, for example "WO-1001"; 1 to 64 characters.'
     )
     client_id: StrictInt = Field(
         ge=1,

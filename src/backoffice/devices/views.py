@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from backoffice.core.charts import pie_slices
 from backoffice.core.pagination import paginate
+from backoffice.core.text import search_ignored_message
 from backoffice.devices import services
 from backoffice.devices.forms import (
     ACTION_ADD_CLIENT,
@@ -50,6 +51,15 @@ from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import company_member_required, device_writer_required
 
 ACTIVE_DEVICES = "devices/active_devices.html"
+# The Search pane's boxes as the page names them ("v" is the versions chart's link).
+SEARCH_LABELS = {
+    "team": "Team",
+    "license": "License",
+    "nickname": "Nickname",
+    "platform": "Platform",
+    "version": "Version",
+    "v": "Version",
+}
 DEVICE_DIALOG = "devices/device_dialog.html"
 DEVICE_DELETE = "devices/device_delete.html"
 
@@ -66,6 +76,9 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
         sort = DEFAULT_DEVICE_SORT
     descending = request.GET.get("dir") == "desc"
     search = DeviceSearch.from_query(request.GET)
+    partial = bool(request.htmx and not request.htmx.boosted)
+    if search.ignored and not partial:
+        messages.warning(request, search_ignored_message(SEARCH_LABELS.get(name, name) for name in search.ignored))
     devices = device_registered_list(user=request.user, search=search, sort=sort, descending=descending)
     page = paginate(devices, request.GET.get("page"))
     versions = device_version_breakdown(devices)
@@ -85,7 +98,7 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
         "pending": pending_registration_list(user=request.user),
     }
     template = ACTIVE_DEVICES
-    if request.htmx and not request.htmx.boosted:
+    if partial:
         template += "#device-table"
     return render(request, template, context)
 

@@ -2,11 +2,12 @@
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from backoffice.core.text import ID_MAX_DIGITS, NO_SUCH_ID, id_parse, text_is_clean, text_problem
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.tenancy.models import User
@@ -102,22 +103,35 @@ class EmployeeSearch:
     team: str = ""
     email: str = ""
     status: str = "active"
+    # Boxes whose value broke the text rules (a control character): ignored, and named to the person.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     STATUSES = ("active", "archived", "all")
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "EmployeeSearch":
+        """The search in a query string; a box with a control character is ignored (docs/decisions.md)."""
         status = query.get("status") or "active"
-        return cls(
-            name=(query.get("name") or "").strip()[:100],
-            team=(query.get("team") or "").strip()[:100],
-            email=(query.get("email") or "").strip()[:254],
-            status=status if status in cls.STATUSES else "active",
-        )
+        boxes, ignored = _search_boxes(query, {"name": 100, "team": 100, "email": 254})
+        return cls(**boxes, status=status if status in cls.STATUSES else "active", ignored=ignored)
 
     @property
     def is_empty(self) -> bool:
         return not (self.name or self.team or self.email) and self.status == "active"
+
+
+def _search_boxes(query: Mapping[str, str], lengths: dict[str, int]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Each search box stripped and cut to its length, and the names of those ignored for a control character."""
+    boxes: dict[str, str] = {}
+    ignored: list[str] = []
+    for name, length in lengths.items():
+        value = (query.get(name) or "").strip()[:length]
+        if text_is_clean(value):
+            boxes[name] = value
+        else:
+            boxes[name] = ""
+            ignored.append(name)
+    return boxes, tuple(ignored)
 
 
 def employee_visible_queryset(*, user: User) -> QuerySet[Employee]:
@@ -220,22 +234,34 @@ class ClientSearch:
     client_type: str = ""
     area: int | None = None
     active: str = ""
+    # Boxes whose value broke the text rules (a control character): ignored, and named to the person.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     ACTIVE_VALUES = ("yes", "no")
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "ClientSearch":
+        """
+        The search in a query string. A box with a control character is
+        ignored (docs/decisions.md); an area that is not a number is ignored
+        too, and a number too long to be an id (more than 12 digits) is an
+        area that matches nothing.
+        """
         client_type = query.get("type") or ""
         active = query.get("active") or ""
-        try:
-            area = int(query.get("area") or "")
-        except ValueError:
-            area = None
+        raw_area = (query.get("area") or "").strip()
+        area: int | None = None
+        if raw_area.isascii() and raw_area.isdigit():
+            area = id_parse(raw_area)
+            if area is None:
+                area = NO_SUCH_ID
+        boxes, ignored = _search_boxes(query, {"name": 150})
         return cls(
-            name=(query.get("name") or "").strip()[:150],
+            **boxes,
             client_type=client_type if client_type in ClientType.values else "",
             area=area,
             active=active if active in cls.ACTIVE_VALUES else "",
+            ignored=ignored,
         )
 
     @property
@@ -267,6 +293,8 @@ def wholesale_client_search(*, q: str, limit: int = CLIENT_SEARCH_LIMIT) -> list
     (any case), by name, at most ``limit``: the Assigned Clients drop-down,
     which has to cope with thousands of clients.
     """
+    if not text_is_clean(q):
+        return []
     clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
     if q.strip():
         clients = clients.filter(name__icontains=q.strip()[:150])
@@ -282,8 +310,11 @@ def wholesale_client_pick(*, text: str) -> tuple[Client | None, str]:
     text = text.strip()
     if not text:
         return None, "Choose a wholesale client from the list, then click Add."
+    problem = text_problem(text)
+    if problem is not None:
+        return None, f"The client's name {problem}; choose a client from the list."
     clients = Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True)
-    match = re.search(r"#(\d{1,12})$", text)
+    match = re.search(rf"#([0-9]{{1,{ID_MAX_DIGITS}}})$", text)
     if match:
         client = clients.filter(pk=int(match.group(1))).first()
         if client is not None:

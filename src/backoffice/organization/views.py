@@ -8,6 +8,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from backoffice.core.pagination import paginate
+from backoffice.core.text import search_ignored_message
 from backoffice.core.timezones import time_zone_choices
 from backoffice.organization import services
 from backoffice.organization.forms import AreaForm, ClientForm, EmployeeForm, TeamForm
@@ -119,6 +120,8 @@ def employees(request: CompanyRequest) -> HttpResponse:
     template = "organization/employees.html"
     if request.htmx and not request.htmx.boosted:
         template += "#employee-table"
+    elif search.ignored:
+        messages.warning(request, search_ignored_message(name.capitalize() for name in search.ignored))
     response = render(request, template, {"page": page, "search": search})
     # The same URL answers a fragment to htmx and a page otherwise: caches must tell them apart.
     patch_vary_headers(response, ("HX-Request",))
@@ -245,6 +248,8 @@ def clients(request: CompanyRequest) -> HttpResponse:
     template = "organization/clients.html"
     if request.htmx and not request.htmx.boosted:
         template += "#client-table"
+    elif search.ignored:
+        messages.warning(request, search_ignored_message(name.capitalize() for name in search.ignored))
     response = render(request, template, {"page": page, "search": search, "areas": area_choices()})
     # The same URL answers a fragment to htmx and a page otherwise: caches must tell them apart.
     patch_vary_headers(response, ("HX-Request",))

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from backoffice.core.text import TextRulesFormMixin
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import User
@@ -11,7 +12,7 @@ from backoffice.tenancy.selectors import user_email_taken, user_team_choices
 from backoffice.tenancy.validation import password_check
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(TextRulesFormMixin, AuthenticationForm):
     """Sign-in with an email address; the address is compared in lower case."""
 
     username = forms.EmailField(
@@ -22,8 +23,12 @@ class SignInForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
-class PageForm(forms.Form):
-    """Base of the Back Office page forms: labels without a trailing colon."""
+class PageForm(TextRulesFormMixin, forms.Form):
+    """
+    Base of the Back Office page forms: labels without a trailing colon, and
+    every field under the text rules of ``core.text`` (no control character,
+    no invisible or bidi character in a name, ids bounded).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from backoffice.core.text import id_parse
 from backoffice.devices.forms.dialog import (
     ACTION_ADD_CLIENT,
     ACTION_ADD_CUSTOM,
@@ -65,8 +66,8 @@ def dialog_action_form(*, data: Any, user: User, device: Device | None = None) -
     errors: dict[str, str] = {}
     new_address = ""
     if action == ACTION_ADD_EMPLOYEE:
-        chosen = str(data.get("employee", ""))
-        employee = employee_recipient_choices(user=user).filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        chosen = id_parse(data.get("employee", ""))
+        employee = employee_recipient_choices(user=user).filter(pk=chosen).first() if chosen is not None else None
         if employee is None:
             errors["employee"] = "Select an employee, then click Add Email."
         else:

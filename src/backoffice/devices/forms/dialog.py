@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from backoffice.core.text import TextRulesFormMixin, id_parse
 from backoffice.core.timezones import time_zone_choices
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.clients import ClientSettings
@@ -52,7 +53,7 @@ class LicenseChoiceField(forms.ModelChoiceField):
         return f"{obj.number} · {obj.get_license_type_display()} · {expiry}"
 
 
-class DeviceSettingsForm(forms.Form):
+class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
     """
     The Device Settings tab for a new device.
 
@@ -192,9 +193,9 @@ class DeviceSettingsForm(forms.Form):
         raw = _getlist(self.data, "assigned_clients") if self.is_bound else self.initial.get("assigned_clients", [])
         ids: list[int] = []
         for value in raw:
-            text = str(value)
-            if text.isdigit() and len(text) <= 12 and int(text) not in ids:
-                ids.append(int(text))
+            pk = id_parse(value)
+            if pk is not None and pk not in ids:
+                ids.append(pk)
         return ids
 
     @property
@@ -247,8 +248,8 @@ class DeviceSettingsForm(forms.Form):
 
     def preview_team(self) -> Team | None:
         teams = self.fields["team"].queryset  # type: ignore[attr-defined]
-        chosen = str(self.value("team"))
-        team = teams.filter(pk=int(chosen)).first() if chosen.isdigit() and len(chosen) <= 12 else None
+        chosen = id_parse(self.value("team"))
+        team = teams.filter(pk=chosen).first() if chosen is not None else None
         return team or teams.first()
 
     def reads(self, *, with_options: bool = True) -> DialogReads:
@@ -277,7 +278,7 @@ class DeviceSettingsForm(forms.Form):
 
     def clean_assigned_clients(self) -> list[int]:
         for value in _getlist(self.data, "assigned_clients"):
-            if not str(value).isdigit() or len(str(value)) > 12:
+            if id_parse(value) is None:
                 raise ValidationError("Select clients from the list.")
         return self.assigned_ids
 

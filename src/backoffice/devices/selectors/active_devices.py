@@ -8,6 +8,7 @@ from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 
+from backoffice.core.text import text_is_clean
 from backoffice.devices.models import Device
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.selectors import document_count_subquery
@@ -38,12 +39,26 @@ class DeviceSearch:
     platform: str = ""
     version: str = ""
     exact_version: str | None = field(default=None)
+    # Boxes whose value broke the text rules (a control character): ignored, and named to the person.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "DeviceSearch":
-        values = {name: (query.get(name) or "").strip()[:100] for name in SEARCH_FIELDS}
+        """The search in a query string; a box with a control character is ignored (docs/decisions.md)."""
+        values: dict[str, str] = {}
+        ignored: list[str] = []
+        for name in SEARCH_FIELDS:
+            value = (query.get(name) or "").strip()[:100]
+            if text_is_clean(value):
+                values[name] = value
+            else:
+                values[name] = ""
+                ignored.append(name)
         exact = query.get("v")
-        return cls(**values, exact_version=exact[:64] if exact is not None else None)
+        if exact is not None and not text_is_clean(exact):
+            exact = None
+            ignored.append("v")
+        return cls(**values, exact_version=exact[:64] if exact is not None else None, ignored=tuple(ignored))
 
     @property
     def is_empty(self) -> bool:
