@@ -9,7 +9,7 @@ services that give a license to a device.
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.licensing.choices import LicenseType
@@ -22,6 +22,7 @@ from backoffice.tenancy.scoping import company_scope
 MAX_ISSUE_COUNT = 1000
 NUMBER_MAX_LENGTH = 32
 SERIAL_MIN_WIDTH = 5
+LICENSE_NUMBER_TAKEN = "A license with this number already exists."
 
 
 @transaction.atomic
@@ -51,7 +52,9 @@ def license_issue(
         errors["prefix"] = "A prefix has no surrounding spaces and does not end with a digit."
     if errors:
         raise ValidationError(errors)
-    Company.objects.select_for_update().filter(pk=company.pk).first()
+    # FOR NO KEY UPDATE: serialises issuing for the company without holding up
+    # the company's other writes, whose foreign keys take KEY SHARE locks on it.
+    Company.objects.select_for_update(no_key=True).filter(pk=company.pk).first()
     with company_scope(company):
         if prefix is None:
             prefix = license_default_prefix()
@@ -60,12 +63,20 @@ def license_issue(
         numbers = [f"{prefix}{serial:0{width}d}" for serial in range(highest + 1, highest + count + 1)]
         if len(numbers[-1]) > NUMBER_MAX_LENGTH:
             raise ValidationError({"prefix": f"License numbers are at most {NUMBER_MAX_LENGTH} characters long."})
-        licenses = License.objects.bulk_create(
-            [
-                License(company=company, number=number, license_type=license_type, expires_on=expires_on)
-                for number in numbers
-            ]
-        )
+        try:
+            with transaction.atomic():
+                licenses = License.objects.bulk_create(
+                    [
+                        License(company=company, number=number, license_type=license_type, expires_on=expires_on)
+                        for number in numbers
+                    ]
+                )
+        except IntegrityError:
+            # Only a number made outside this service (the row lock serialises
+            # issuing) can collide; say so instead of failing with a 500.
+            if not License.objects.filter(number__in=numbers).exists():
+                raise
+            raise ValidationError({"prefix": LICENSE_NUMBER_TAKEN}) from None
         audit_record(
             company=company,
             actor=acting_user,

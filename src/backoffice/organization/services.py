@@ -20,6 +20,8 @@ operator, length and uniqueness checks); splitting it per entity is a
 mechanical clean-up left for later.
 """
 
+from contextlib import AbstractContextManager
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
@@ -38,10 +40,16 @@ from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.permissions import Actor, require_operator
 from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.selectors import company_name_taken, user_email_taken
-from backoffice.tenancy.services import acting_in_company
+from backoffice.tenancy.services import COMPANY_NAME_TAKEN, EMAIL_TAKEN, acting_in_company, taken_meanwhile
 from backoffice.tenancy.validation import password_check
 
 DEFAULT_TEAM_NAME = "Default Team"
+
+# What the uniqueness checks say; a concurrent write that passed the same
+# check first gets the same message from the database's unique constraint.
+TEAM_NAME_TAKEN = "A team with this name already exists."
+AREA_NAME_TAKEN = "An area with this name already exists."
+EMPLOYEE_EMAIL_TAKEN = "An active employee with this email already exists."
 
 
 # Companies
@@ -68,15 +76,16 @@ def company_create(
     if not name.strip():
         errors["name"] = "Enter a name."
     elif company_name_taken(name=name):
-        errors["name"] = "A company with this name already exists."
+        errors["name"] = COMPANY_NAME_TAKEN
     if not is_valid_time_zone(default_time_zone):
         errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
     if admin_email is not None and user_email_taken(email=admin_email):
-        errors["admin_email"] = "A user with this email already exists."
+        errors["admin_email"] = EMAIL_TAKEN
     if errors:
         raise ValidationError(errors)
     name = name.strip()
-    company = Company.objects.create(name=name, default_time_zone=default_time_zone, area_support=area_support)
+    with taken_meanwhile(ValidationError({"name": COMPANY_NAME_TAKEN}), taken=lambda: company_name_taken(name=name)):
+        company = Company.objects.create(name=name, default_time_zone=default_time_zone, area_support=area_support)
     with company_scope(company):
         Team.objects.create(company=company, name=DEFAULT_TEAM_NAME, time_zone=default_time_zone, is_default=True)
         audit_record(
@@ -91,7 +100,9 @@ def company_create(
             except ValidationError as error:
                 raise ValidationError({"admin_password": error.messages}) from None
             admin.set_password(admin_password)
-            admin.save()
+            email_taken = ValidationError({"admin_email": EMAIL_TAKEN})
+            with taken_meanwhile(email_taken, taken=lambda: user_email_taken(email=admin.email)):
+                admin.save()
             audit_record(
                 company=company,
                 actor=acting_user,
@@ -138,7 +149,7 @@ def _team_fields(*, company: Company, name: str, time_zone: str, area: Area | No
     elif _length_error(Team, "name", name):
         errors["name"] = _length_error(Team, "name", name)
     elif team_name_taken(name=name, exclude_pk=exclude_pk):
-        errors["name"] = "A team with this name already exists."
+        errors["name"] = TEAM_NAME_TAKEN
     if not is_valid_time_zone(time_zone):
         errors["time_zone"] = "Choose a time zone from the list."
     if area is not None and not company.area_support:
@@ -147,6 +158,25 @@ def _team_fields(*, company: Company, name: str, time_zone: str, area: Area | No
         raise ValidationError(errors)
     _check_same_company(company, area)
     return name
+
+
+def _team_name_guard(*, name: str, exclude_pk: int | None) -> AbstractContextManager[None]:
+    return taken_meanwhile(
+        ValidationError({"name": TEAM_NAME_TAKEN}), taken=lambda: team_name_taken(name=name, exclude_pk=exclude_pk)
+    )
+
+
+def _employee_email_guard(*, email: str, exclude_pk: int | None) -> AbstractContextManager[None]:
+    return taken_meanwhile(
+        ValidationError({"email": EMPLOYEE_EMAIL_TAKEN}),
+        taken=lambda: employee_email_taken(email=email, exclude_pk=exclude_pk),
+    )
+
+
+def _area_name_guard(*, name: str, exclude_pk: int | None) -> AbstractContextManager[None]:
+    return taken_meanwhile(
+        ValidationError({"name": AREA_NAME_TAKEN}), taken=lambda: area_name_taken(name=name, exclude_pk=exclude_pk)
+    )
 
 
 # Teams
@@ -159,7 +189,8 @@ def team_create(
     """Create a team; its name must be new to the company (case-insensitive)."""
     with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
         name = _team_fields(company=company, name=name, time_zone=time_zone, area=area, exclude_pk=None)
-        team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
+        with _team_name_guard(name=name, exclude_pk=None):
+            team = Team.objects.create(company=company, name=name, time_zone=time_zone, area=area)
         audit_record(
             company=company,
             actor=acting_user,
@@ -198,7 +229,8 @@ def team_update(
         team.name = name
         team.time_zone = time_zone
         team.area = area
-        team.save(update_fields=["name", "time_zone", "area", "changed_at"])
+        with _team_name_guard(name=name, exclude_pk=team.pk):
+            team.save(update_fields=["name", "time_zone", "area", "changed_at"])
         audit_record(
             company=company,
             actor=acting_user,
@@ -254,7 +286,7 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
     elif _length_error(Employee, "email", email):
         errors["email"] = _length_error(Employee, "email", email)
     elif check_email and employee_email_taken(email=email, exclude_pk=exclude_pk):
-        errors["email"] = "An active employee with this email already exists."
+        errors["email"] = EMPLOYEE_EMAIL_TAKEN
     if errors:
         raise ValidationError(errors)
     return name, email
@@ -271,7 +303,8 @@ def employee_create(
     with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
         _check_employee_team(acting_user, company, team)
         name, email = _employee_fields(name=name, email=email, exclude_pk=None, check_email=True)
-        employee = Employee.objects.create(company=company, name=name, email=email, team=team)
+        with _employee_email_guard(email=email, exclude_pk=None):
+            employee = Employee.objects.create(company=company, name=name, email=email, team=team)
         audit_record(
             company=company,
             actor=acting_user,
@@ -296,7 +329,8 @@ def employee_update(
         employee.name = name
         employee.email = email
         employee.team = team
-        employee.save(update_fields=["name", "email", "team", "changed_at"])
+        with _employee_email_guard(email=email, exclude_pk=employee.pk):
+            employee.save(update_fields=["name", "email", "team", "changed_at"])
         audit_record(
             company=company,
             actor=acting_user,
@@ -335,12 +369,16 @@ def employee_restore(*, acting_user: Actor, employee: Employee, company: Company
     with acting_in_company(acting_user, company, *EMPLOYEE_WRITERS) as company:
         _check_employee_team(acting_user, company, employee.team)
         if not employee.is_active:
+            in_use = ValidationError(
+                f"{employee.name} cannot be restored: an active employee already uses {employee.email}."
+            )
             if employee_email_taken(email=employee.email, exclude_pk=employee.pk):
-                raise ValidationError(
-                    f"{employee.name} cannot be restored: an active employee already uses {employee.email}."
-                )
+                raise in_use
             employee.is_active = True
-            employee.save(update_fields=["is_active", "changed_at"])
+            with taken_meanwhile(
+                in_use, taken=lambda: employee_email_taken(email=employee.email, exclude_pk=employee.pk)
+            ):
+                employee.save(update_fields=["is_active", "changed_at"])
             audit_record(
                 company=company,
                 actor=acting_user,
@@ -361,7 +399,7 @@ def _area_name(name: str, exclude_pk: int | None) -> str:
     if _length_error(Area, "name", name):
         raise ValidationError({"name": _length_error(Area, "name", name)})
     if area_name_taken(name=name, exclude_pk=exclude_pk):
-        raise ValidationError({"name": "An area with this name already exists."})
+        raise ValidationError({"name": AREA_NAME_TAKEN})
     return name
 
 
@@ -370,7 +408,8 @@ def area_create(*, acting_user: Actor, name: str, company: Company | None = None
     """Create an area; its name must be new to the company (case-insensitive)."""
     with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
         name = _area_name(name, None)
-        area = Area.objects.create(company=company, name=name)
+        with _area_name_guard(name=name, exclude_pk=None):
+            area = Area.objects.create(company=company, name=name)
         audit_record(
             company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created"
         )
@@ -385,7 +424,8 @@ def area_update(*, acting_user: Actor, area: Area, name: str, company: Company |
         name = _area_name(name, area.pk)
         before = area.name
         area.name = name
-        area.save(update_fields=["name", "changed_at"])
+        with _area_name_guard(name=name, exclude_pk=area.pk):
+            area.save(update_fields=["name", "changed_at"])
         audit_record(
             company=company,
             actor=acting_user,

@@ -4,6 +4,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from backoffice.tenancy.choices import Functionality, Role
@@ -36,6 +37,15 @@ class Company(models.Model):
     class Meta:
         verbose_name_plural = "companies"
         ordering = ["name"]
+        constraints = [
+            # Names are compared in any case (as operators type them), so two
+            # companies racing to be "Acme" and "ACME" cannot both be created.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tenancy_company_name_ci_unique",
+                violation_error_message="A company with this name already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

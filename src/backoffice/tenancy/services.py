@@ -11,11 +11,11 @@ operators' admin writes on companies and users check the same rules and
 share their helpers, so they stay together.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.core.models import CompanyOwnedModel
@@ -30,6 +30,9 @@ from backoffice.tenancy.validation import password_check
 EMAIL_MAX_LENGTH = 254
 FULL_NAME_MAX_LENGTH = 120
 COMPANY_NAME_MAX_LENGTH = 120
+
+EMAIL_TAKEN = "A user with this email already exists."
+COMPANY_NAME_TAKEN = "A company with this name already exists."
 
 
 @contextmanager
@@ -54,6 +57,25 @@ def acting_in_company(acting_user: Actor, company: Company | None, *roles: Role)
         yield company
 
 
+@contextmanager
+def taken_meanwhile(error: ValidationError, *, taken: Callable[[], bool]) -> Iterator[None]:
+    """
+    Run the block (an INSERT or UPDATE that a uniqueness check let through) in
+    a savepoint. Should a concurrent write with the same value have committed
+    between the check and the write, the database's unique constraint refuses
+    it: ``taken()`` (the same check, asked again) then answers True and
+    ``error``, the message the check gives, is raised instead of the
+    ``IntegrityError``. Any other integrity error propagates.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        if not taken():
+            raise
+        raise error from None
+
+
 def _role_fields(*, company: Company, role: str, team: CompanyOwnedModel | None) -> CompanyOwnedModel | None:
     """Check a role and its team; return the team to store (only a Team Administrator has one)."""
     if role not in Role.values:
@@ -73,7 +95,7 @@ def _email_errors(email: str, *, exclude_pk: int | None = None) -> list[str]:
     if len(email) > EMAIL_MAX_LENGTH:
         return [f"Ensure this value has at most {EMAIL_MAX_LENGTH} characters (it has {len(email)})."]
     if user_email_taken(email=email, exclude_pk=exclude_pk):
-        return ["A user with this email already exists."]
+        return [EMAIL_TAKEN]
     return []
 
 
@@ -114,7 +136,8 @@ def user_create(
         if errors:
             raise ValidationError(errors)
         user.set_password(password)
-        user.save()
+        with taken_meanwhile(ValidationError({"email": EMAIL_TAKEN}), taken=lambda: user_email_taken(email=email)):
+            user.save()
         audit_record(
             company=company,
             actor=acting_user,
@@ -221,7 +244,10 @@ def user_access_update(*, acting_user: Actor, user: User, email: str, is_staff: 
         after = {"email": email, "is_staff": is_staff, "is_superuser": is_superuser}
         if before != after:
             user.email, user.is_staff, user.is_superuser = email, is_staff, is_superuser
-            user.save(update_fields=["email", "is_staff", "is_superuser"])
+            with taken_meanwhile(
+                ValidationError({"email": EMAIL_TAKEN}), taken=lambda: user_email_taken(email=email, exclude_pk=user.pk)
+            ):
+                user.save(update_fields=["email", "is_staff", "is_superuser"])
             audit_record(
                 company=user.company,
                 actor=acting_user,
@@ -337,7 +363,7 @@ def company_update(
     elif len(name) > COMPANY_NAME_MAX_LENGTH:
         errors["name"] = f"Ensure this value has at most {COMPANY_NAME_MAX_LENGTH} characters (it has {len(name)})."
     elif company_name_taken(name=name, exclude_pk=company.pk):
-        errors["name"] = "A company with this name already exists."
+        errors["name"] = COMPANY_NAME_TAKEN
     if not is_valid_time_zone(default_time_zone):
         errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
     if functionality_error := _functionality_errors(default_functionality):
@@ -351,7 +377,9 @@ def company_update(
     company.default_time_zone = default_time_zone
     company.area_support = area_support
     company.default_functionality = _in_choice_order(default_functionality)
-    company.save(update_fields=[*fields, "changed_at"])
+    name_taken = ValidationError({"name": COMPANY_NAME_TAKEN})
+    with taken_meanwhile(name_taken, taken=lambda: company_name_taken(name=name, exclude_pk=company.pk)):
+        company.save(update_fields=[*fields, "changed_at"])
     with company_scope(company):
         audit_record(
             company=company,
