@@ -48,7 +48,7 @@ cat <<INFO
   Emails land in var/mail/.  Press Ctrl-C to stop.
 
 INFO
-PYTHONPATH=src .venv/bin/gunicorn backoffice.wsgi:application \
+PYTHONPATH=src .venv/bin/gunicorn -c gunicorn.conf.py backoffice.wsgi:application \
   --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - --log-level warning &
 pids+=($!)
 wait "${pids[-1]}"

@@ -39,9 +39,6 @@ SCOPES_DISABLED_ALLOWED: dict[str, str] = {
         "A registration code may belong to any company: the code says which, "
         "so it is looked up and claimed before a company scope can be opened."
     ),
-    "src/backoffice/devices/services/registration.py::_live_code_count": (
-        "The limit on live registration codes is service-wide, so it counts every company's codes."
-    ),
     "src/backoffice/devices/services/registration.py::_digest_exists": (
         "Code digests are unique across companies (a device redeems a code without naming its company), "
         "so a new code is checked against every company's."

@@ -170,11 +170,12 @@ def test_add_and_delete_buttons_round_trip_without_javascript(as_admin_a, team_a
         team=team_a, license=licenses_a[0], client_scope="selected", client_pick=f"wholesale_picked · #{picked.pk}"
     )
     data["action"] = "add_client"
+    data["tab"] = "clients"  # the tab the Add button is on
     html = as_admin_a.post("/devices/add/", data).content.decode()
     assert f'<input type="hidden" name="assigned_clients" value="{picked.pk}">' in html
     assert 'aria-label="Delete wholesale_picked"' in html
     assert 'value="Bay 3 iPad"' in html  # the rest of the dialog as entered
-    assert 'value="clients"' in html or 'data-tab="clients"' in html
+    assert '<input type="hidden" name="tab" value="clients" data-tab-state>' in html  # back on the Clients tab
 
     by_name = {**data, "client_pick": "WHOLESALE_IN", "assigned_clients": [str(picked.pk)]}
     html = as_admin_a.post("/devices/add/", by_name).content.decode()

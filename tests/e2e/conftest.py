@@ -175,6 +175,23 @@ def browser():
         chromium.close()
 
 
+def watch_csp(page) -> list[str]:
+    """
+    Collect the page's Content-Security-Policy violations: Chromium reports
+    each on the console ("Refused to … because it violates the following
+    Content Security Policy directive"). Every page fixture fails its test on
+    any of them.
+    """
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(
@@ -182,8 +199,10 @@ def page(browser, server):
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 def sign_in(page, email: str) -> None:

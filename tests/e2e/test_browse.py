@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible, screenshot, sign_in
+from tests.e2e.conftest import assert_accessible, screenshot, sign_in, watch_csp
 
 pytestmark = pytest.mark.e2e
 
@@ -105,8 +105,25 @@ def test_team_administrator_sees_only_their_team(page):
 def test_phone_width_is_usable(browser, server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=server.base_url)
     page = context.new_page()
+    violations = watch_csp(page)
     sign_in(page, "admin@northwind.example")
     expect(page.get_by_role("button", name="Find")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "active-devices-phone")
     context.close()
+    assert violations == []
+
+
+def test_a_content_security_policy_violation_is_caught(browser, server):
+    """The CSP watch of every browser test sees a violation when one happens."""
+    context = browser.new_context(base_url=server.base_url)
+    page = context.new_page()
+    violations = watch_csp(page)
+    page.goto("/login/")
+    # An inline script added to the page is refused by the policy (script-src 'self').
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1'; document.body.append(s); }"
+    )
+    page.wait_for_timeout(300)
+    context.close()
+    assert any("script-src" in text for text in violations), violations

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.utils import timezone
@@ -132,9 +133,16 @@ def outbox_email_requeue(
     """
     Queue ``email`` to be sent again at once, with a fresh retry budget. The
     caller has checked that the acting user may and that what it announces
-    still holds; ``label`` names it for the audit trail.
+    still holds; ``label`` names it for the audit trail. Refused with a
+    ``ValidationError`` while a worker is sending it, so that one click never
+    produces two emails.
     """
     email = OutboxEmail.objects.select_for_update().get(pk=email.pk)
+    if email.state == EmailState.SENDING and email.next_attempt_at > timezone.now():
+        # A worker holds it: queueing it again now would send it twice.
+        raise ValidationError(
+            f"The email to {email.recipient} is being sent right now; resend it later if it does not arrive."
+        )
     email.state = EmailState.QUEUED
     email.attempts = 0
     email.last_error = ""
@@ -154,21 +162,24 @@ def outbox_email_requeue(
 
 def _claim_next(*, now: datetime.datetime) -> OutboxEmail | None:
     """
-    Claim one due email: count the attempt and push ``next_attempt_at`` past
-    the lease, so no other worker takes it while it is being sent.
+    Claim one due email: mark it ``SENDING``, count the attempt and push
+    ``next_attempt_at`` past the lease, so that no other worker takes it and
+    Resend leaves it alone while it is being sent. An email still marked
+    ``SENDING`` after its lease (its worker died mid-send) is due again.
     """
     with transaction.atomic(), scopes_disabled():
-        due = OutboxEmail.objects.filter(state=EmailState.QUEUED, next_attempt_at__lte=now).order_by(
-            "next_attempt_at", "pk"
-        )
+        due = OutboxEmail.objects.filter(
+            state__in=(EmailState.QUEUED, EmailState.SENDING), next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "pk")
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         email = due.first()
         if email is None:
             return None
+        email.state = EmailState.SENDING
         email.attempts += 1
         email.next_attempt_at = now + CLAIM_LEASE
-        email.save(update_fields=["attempts", "next_attempt_at"])
+        email.save(update_fields=["state", "attempts", "next_attempt_at"])
     return email
 
 
