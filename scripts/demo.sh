@@ -18,7 +18,6 @@ export CSRF_TRUSTED_ORIGINS=${CSRF_TRUSTED_ORIGINS:-http://127.0.0.1:$PORT,http:
 M=(.venv/bin/python manage.py)
 
 "${M[@]}" migrate --no-input -v 0
-"${M[@]}" createcachetable
 "${M[@]}" load_demo
 "${M[@]}" collectstatic --no-input -v 0
 

@@ -8,9 +8,10 @@ from django.test import Client as HttpClient  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402
 from backoffice.organization.services import company_create  # noqa: E402
 from backoffice.tenancy.choices import Role  # noqa: E402
+from backoffice.tenancy.models import User  # noqa: E402
 from backoffice.tenancy.permissions import OPERATOR_COMMAND  # noqa: E402
 from backoffice.tenancy.scoping import company_scope  # noqa: E402
-from tests.factories import TeamFactory, make_user  # noqa: E402
+from tests.factories import PASSWORD, TeamFactory, make_user  # noqa: E402
 
 
 @pytest.hookimpl(trylast=True)
@@ -97,3 +98,22 @@ def as_viewer_a(viewer_a):
 @pytest.fixture
 def as_admin_b(admin_b):
     return login(admin_b)
+
+
+# Operators: staff users without a company, on the Django admin.
+
+
+@pytest.fixture
+def operator():
+    return User.objects.create_superuser("op@service.example", PASSWORD)
+
+
+@pytest.fixture
+def as_operator(operator):
+    return login(operator)
+
+
+def admin_form_errors(response):
+    """The errors of the Django admin form a refused edit shows again (status 200)."""
+    assert response.status_code == 200, response
+    return response.context["adminform"].form.errors

@@ -141,20 +141,23 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# What the cache holds must hold across processes (DESIGN §1), so the default
-# cache lives in the database unless CACHE_URL points at a shared cache. It
-# holds a configuration ETag per device; MAX_ENTRIES is far above that.
-# Rate-limit counters are not in the cache (see RATE_LIMIT_REDIS_URL below).
+# The cache holds one thing: each device's configuration ETag for check-ins,
+# keyed by a fingerprint of its settings, so a copy can only be stale by its
+# expiry (CONFIG_ETAG_CACHE_SECONDS) for employee and client changes, in any
+# process. Several app servers share it through Redis (CACHE_URL); without
+# one it is each process's own memory, which costs no query: the database
+# cache ran SELECT COUNT(*) on every write and never removed expired rows.
+# Rate-limit counters, sessions and queued email are never in the cache.
 REDIS_CACHE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def cache_from_env(url: str) -> dict:
-    """The default cache: Redis when CACHE_URL names one, else the database."""
+    """The default cache: Redis when CACHE_URL names one, else each process's memory."""
     if not url:
         return {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "backoffice_cache",
-            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "1000000"))},
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "backoffice",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "100000"))},
         }
     if not url.startswith(REDIS_CACHE_SCHEMES):
         raise ImproperlyConfigured(f"CACHE_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)} (or be empty).")

@@ -61,12 +61,12 @@ def test_a_redis_cache_url_selects_the_redis_cache(tmp_path, url):
     assert json.loads(result.stdout) == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
 
 
-def test_without_a_cache_url_the_cache_lives_in_the_database(tmp_path):
+def test_without_a_cache_url_the_cache_is_in_memory(tmp_path):
     result = load_caches(tmp_path, "")
     assert result.returncode == 0, result.stderr
     cache = json.loads(result.stdout)
-    assert cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
-    assert cache["LOCATION"] == "backoffice_cache"
+    assert cache["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert cache["OPTIONS"] == {"MAX_ENTRIES": 100000}
 
 
 def test_an_unknown_cache_url_scheme_is_refused(tmp_path):

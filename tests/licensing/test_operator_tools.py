@@ -11,7 +11,7 @@ from backoffice.organization.models import Team
 from backoffice.tenancy.models import User
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.dbstate import snapshot
-from tests.factories import PASSWORD, AreaFactory, ClientFactory, EmployeeFactory, LicenseFactory
+from tests.factories import AreaFactory, ClientFactory, EmployeeFactory, LicenseFactory
 
 
 def numbers(company):
@@ -134,18 +134,6 @@ def test_create_company_with_given_password_and_bad_input(company_a, admin_a):
         with pytest.raises(CommandError, match=message):
             call_command("create_company", *args, stdout=StringIO())
     assert snapshot() == before
-
-
-@pytest.fixture
-def operator():
-    return User.objects.create_superuser("op@service.example", PASSWORD)
-
-
-@pytest.fixture
-def as_operator(operator):
-    http = HttpClient()
-    http.force_login(operator)
-    return http
 
 
 def test_admin_list_pages_work_for_operators(as_operator, company_a, team_a, admin_a):

@@ -1,36 +1,16 @@
 """Operators' edits of teams, employees, areas and clients in the Django admin go through the services."""
 
-import pytest
-from django.test import Client as HttpClient
-
 from backoffice.audit.models import AuditEvent
 from backoffice.organization.models import Area, Client, Employee, Team
-from backoffice.tenancy.models import User
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.conftest import admin_form_errors as form_errors
 from tests.dbstate import snapshot
-from tests.factories import PASSWORD, EmployeeFactory
-
-
-@pytest.fixture
-def operator():
-    return User.objects.create_superuser("op@service.example", PASSWORD)
-
-
-@pytest.fixture
-def as_operator(operator):
-    http = HttpClient()
-    http.force_login(operator)
-    return http
+from tests.factories import EmployeeFactory
 
 
 def events(company, action):
     with company_scope(company):
         return list(AuditEvent.objects.filter(action=action).values_list("actor_id", "actor_label", "object_id"))
-
-
-def form_errors(response):
-    assert response.status_code == 200, response
-    return response.context["adminform"].form.errors
 
 
 # Teams

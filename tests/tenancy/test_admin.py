@@ -7,30 +7,14 @@ from backoffice.audit.models import AuditEvent
 from backoffice.organization.models import Team
 from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.scoping import company_scope
+from tests.conftest import admin_form_errors as form_errors
 from tests.dbstate import snapshot
 from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def operator():
-    return User.objects.create_superuser("op@service.example", PASSWORD)
-
-
-@pytest.fixture
-def as_operator(operator):
-    http = HttpClient()
-    http.force_login(operator)
-    return http
 
 
 def events(company, action):
     with company_scope(company):
         return list(AuditEvent.objects.filter(action=action).values_list("actor_id", "object_id", "data"))
-
-
-def form_errors(response):
-    assert response.status_code == 200, response
-    return response.context["adminform"].form.errors
 
 
 COMPANY_A = {
