@@ -197,7 +197,7 @@ def area_choices() -> QuerySet[Area]:
 
 
 def team_none() -> QuerySet[Team]:
-    """No team: the placeholder of a team field whose choices a form sets per user."""
+    """No team: the initial choices of a team field, which the form replaces with the user's own."""
     return Team.objects.none()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -52,7 +52,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     def service_save(self, *, acting_user: User, original: Any, data: dict[str, Any]) -> models.Model:
         """Create (``original`` is None) or change ``original`` from the form's cleaned ``data``; return the row."""
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define service_save: a service writes its rows.")
 
     def service_delete(self, *, acting_user: User, obj: Any) -> None:
         raise PermissionDenied("These rows are not deleted here.")
