@@ -83,3 +83,12 @@ class DocumentFactory(factory.django.DjangoModelFactory):
 
     kind = "work_order"
     number = factory.Sequence(lambda n: f"WO-{n:05d}")
+
+
+def company_today(company) -> datetime.date:
+    """
+    Today in ``company``'s time zone: the day by which the Back Office and the
+    device API decide whether a license has expired. (The test process's own
+    zone is UTC, a day ahead of an American company's evening.)
+    """
+    return timezone.localdate(timezone=company.zone)

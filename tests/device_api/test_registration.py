@@ -9,7 +9,7 @@ from backoffice.devices.codes import code_format, credential_digest
 from backoffice.devices.models import Device, DeviceCredential, RegistrationCode
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import REPORTED, add_code, bearer, make_pending, register
-from tests.factories import LicenseFactory
+from tests.factories import LicenseFactory, company_today
 
 
 def snapshot(device: Device) -> dict:
@@ -157,7 +157,7 @@ def test_inactive_license_refuses_registration_and_keeps_the_code(http, company_
     with company_scope(company_a):
         lic = LicenseFactory(
             company=company_a,
-            expires_on=timezone.localdate() - datetime.timedelta(days=2) if state == "expired" else None,
+            expires_on=company_today(company_a) - datetime.timedelta(days=2) if state == "expired" else None,
             is_suspended=state == "suspended",
         )
     pending = make_pending(company_a, team_a, license=lic)

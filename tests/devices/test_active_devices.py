@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from backoffice.devices.models import Device
 from backoffice.tenancy.scoping import company_scope
-from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
+from tests.factories import DeviceFactory, LicenseFactory, TeamFactory, company_today
 
 
 def rows(response) -> list[str]:
@@ -50,7 +50,7 @@ def test_lists_registered_devices_only_with_every_column(as_admin_a, company_a, 
 
 
 def test_license_counts(as_admin_a, company_a, team_a):
-    today = timezone.localdate()
+    today = company_today(company_a)
     with company_scope(company_a):
         held = LicenseFactory(company=company_a)
         LicenseFactory(company=company_a)  # free

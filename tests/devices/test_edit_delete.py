@@ -12,7 +12,7 @@ from backoffice.devices.models import Device, DeviceCredential
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
 from backoffice.tenancy.scoping import company_scope
-from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
+from tests.factories import DeviceFactory, LicenseFactory, TeamFactory, company_today
 
 REGISTERED_AT = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -125,7 +125,9 @@ def test_changing_the_license_frees_the_old_one(as_admin_a, company_a, device_a)
 
 def test_a_device_keeps_its_own_expired_license_on_edit(as_admin_a, company_a, device_a):
     with company_scope(company_a):
-        License.objects.filter(pk=device_a.license_id).update(expires_on=timezone.localdate() - datetime.timedelta(1))
+        License.objects.filter(pk=device_a.license_id).update(
+            expires_on=company_today(company_a) - datetime.timedelta(1)
+        )
     response = as_admin_a.post(f"/devices/{device_a.pk}/edit/", edit_payload(device_a, nickname="Renamed"))
     assert response.status_code == 302
     with company_scope(company_a):
@@ -150,7 +152,7 @@ def test_bad_edit_input_gives_a_form_error_and_changes_nothing(
 ):
     with company_scope(company_a):
         held = DeviceFactory(company=company_a, team=team_a, license=LicenseFactory(company=company_a)).license
-        expired = LicenseFactory(company=company_a, expires_on=timezone.localdate() - datetime.timedelta(days=2))
+        expired = LicenseFactory(company=company_a, expires_on=company_today(company_a) - datetime.timedelta(days=2))
     with company_scope(company_b):
         lic_b = LicenseFactory(company=company_b)
         team_b_pk = Team.objects.get(is_default=True).pk

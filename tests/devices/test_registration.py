@@ -17,7 +17,7 @@ from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.scoping import company_scope
 from tests.devices.conftest import device_payload, snapshot
-from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
+from tests.factories import DeviceFactory, LicenseFactory, TeamFactory, company_today
 
 CODE_RE = re.compile(r'<span class="reg-code">([A-Z]{4}-[A-Z]{4}-[A-Z]{4})</span>')
 
@@ -84,7 +84,7 @@ def test_dialog_renders_as_page_and_as_htmx_fragment(as_admin_a, licenses_a, emp
 
 
 def test_dialog_offers_only_free_active_licenses(as_admin_a, company_a, team_a, licenses_a):
-    today = timezone.localdate()
+    today = company_today(company_a)
     with company_scope(company_a):
         LicenseFactory(company=company_a, number="EXPIRED-1", expires_on=today - datetime.timedelta(days=1))
         LicenseFactory(company=company_a, number="SUSPENDED-1", is_suspended=True)
@@ -231,7 +231,7 @@ def test_license_of_another_company_is_refused(as_admin_a, company_a, company_b,
 
 @pytest.mark.parametrize("kind", ["held", "expired", "suspended"])
 def test_license_not_free_is_refused_with_its_number(as_admin_a, company_a, team_a, licenses_a, kind):
-    today = timezone.localdate()
+    today = company_today(company_a)
     with company_scope(company_a):
         lic = LicenseFactory(
             company=company_a,

@@ -3,10 +3,9 @@ import re
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from backoffice.tenancy.scoping import company_scope
-from tests.factories import DeviceFactory, LicenseFactory
+from tests.factories import DeviceFactory, LicenseFactory, company_today
 
 
 def listed(response) -> list[str]:
@@ -14,7 +13,7 @@ def listed(response) -> list[str]:
 
 
 def test_lists_licenses_with_status_expiry_holder_and_counts(as_admin_a, company_a, team_a):
-    today = timezone.localdate()
+    today = company_today(company_a)
     with company_scope(company_a):
         held = LicenseFactory(company=company_a, number="L-001", license_type="professional", expires_on=None)
         LicenseFactory(company=company_a, number="L-002", expires_on=datetime.date(2031, 5, 6))
@@ -37,7 +36,7 @@ def test_lists_licenses_with_status_expiry_holder_and_counts(as_admin_a, company
 
 
 def test_filter_by_status(as_admin_a, company_a):
-    today = timezone.localdate()
+    today = company_today(company_a)
     with company_scope(company_a):
         LicenseFactory(company=company_a, number="A-1")
         LicenseFactory(company=company_a, number="A-2", expires_on=today)
