@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.e2e.conftest import throwaway_database
+from tests.e2e.conftest import start_app_server, throwaway_database
 from tests.notifications.conftest import CollectingHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,31 +92,7 @@ def cluster(tmp_path):
     subprocess.run(["redis-cli", "-u", redis_url, "FLUSHDB"], check=False, capture_output=True)
     log = open(tmp_path / "processes.log", "w")  # noqa: SIM115
     ports = [free_port(), free_port()]
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "backoffice.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for port in ports
-    ] + [
+    processes = [start_app_server(port, env, log) for port in ports] + [
         subprocess.Popen(
             [sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.3"],
             cwd=ROOT,

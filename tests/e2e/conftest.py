@@ -72,6 +72,32 @@ def throwaway_database(tmp: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def start_app_server(port: int, env: dict[str, str], log) -> subprocess.Popen:
+    """Start gunicorn as production runs it (``gunicorn.conf.py``) on a loopback ``port``, writing to ``log``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "backoffice.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 class Server:
     def __init__(self, base_url: str, env: dict[str, str], mail_dir: Path) -> None:
         self.base_url = base_url
@@ -114,28 +140,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     srv.manage("createcachetable")
     srv.manage("load_demo")
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "backoffice.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    ]
+    processes = [start_app_server(port, env, log)]
     if "send_outbox" in srv.manage("help", "--commands"):
         processes.append(
             subprocess.Popen(
