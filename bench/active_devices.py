@@ -4,7 +4,7 @@ Benchmark of the Active Devices page on PostgreSQL with 100,000 devices.
     scripts/with-postgres.sh .venv/bin/python bench/active_devices.py [--devices 100000]
 
 For the first page, a deep page, a nickname substring search and the Devices
-Report it prints the server time (the request handled in-process by Django)
+Report (its statistics block and every row) it prints the server time (the request handled in-process by Django)
 as a ratio to the same SQL statements run directly on the same connection in
 the same run, and the peak Python memory of the report at 10,000 and at
 100,000 rows. Each figure is the median of several runs.

@@ -153,7 +153,10 @@ def test_query_count_does_not_grow_with_devices(as_admin_a, company_a, team_a):
                 company=company_a, team=TeamFactory(company=company_a), license=LicenseFactory(company=company_a)
             )
     assert count_queries() == few
-    assert few <= 8
+    # 8 for the page as before, plus one per filter beside the Search pane
+    # (team, platform, version, license status, last seen) and one for the
+    # saved views.
+    assert few <= 14
 
 
 def test_team_administrator_sees_only_their_team(as_teamadmin_a, company_a, team_a, default_team_a):
@@ -201,3 +204,127 @@ def test_device_detail_and_tenant_isolation(as_admin_a, as_admin_b, as_teamadmin
     assert as_teamadmin_a.get(f"/devices/{device.pk}/").status_code == 200
     with company_scope(company_a):
         assert Device.objects.get(pk=device.pk).nickname == "Detail me"
+
+
+def test_sorting_by_version_sorts_versions_as_versions(as_admin_a, company_a, team_a):
+    with company_scope(company_a):
+        for nickname, version in [("V-a", "6.10.0"), ("V-b", "6.9.1"), ("V-c", "10.0"), ("V-d", "6.1.0"), ("V-e", "")]:
+            DeviceFactory(company=company_a, team=team_a, nickname=nickname, app_version=version)
+    assert rows(as_admin_a.get("/devices/?sort=version")) == ["V-e", "V-d", "V-b", "V-a", "V-c"]
+    assert rows(as_admin_a.get("/devices/?sort=version&dir=desc")) == ["V-c", "V-a", "V-b", "V-d", "V-e"]
+
+
+def test_sorting_by_last_seen_puts_never_seen_devices_last(as_admin_a, company_a, team_a):
+    now = timezone.now()
+    with company_scope(company_a):
+        DeviceFactory(company=company_a, team=team_a, nickname="Never", last_check_in_at=None)
+        DeviceFactory(
+            company=company_a, team=team_a, nickname="Week", last_check_in_at=now - datetime.timedelta(days=7)
+        )
+        DeviceFactory(company=company_a, team=team_a, nickname="Now", last_check_in_at=now)
+    assert rows(as_admin_a.get("/devices/?sort=last_seen")) == ["Week", "Now", "Never"]
+    assert rows(as_admin_a.get("/devices/?sort=last_seen&dir=desc")) == ["Now", "Week", "Never"]
+    html = as_admin_a.get("/devices/?sort=last_seen").content.decode()
+    assert '<th scope="col" aria-sort="ascending"><a href="?sort=last_seen&amp;dir=desc">Last seen' in html
+
+
+def test_version_sort_key_follows_what_the_device_reports(company_a, team_a):
+    """The key is kept by save() and by the device API's check-in, which writes without save()."""
+    # Imported here: a module-level import of the API's conftest would bring its
+    # autouse fixture into every test of this module.
+    from django.test import Client
+
+    from backoffice.devices.codes import code_format
+    from tests.device_api.conftest import bearer, make_pending, post_json, register
+
+    pending = make_pending(company_a, team_a, nickname="Reporting tablet")
+    http = Client()
+    registered = register(http, code_format(pending.code), app_version="6.9.0")
+    assert registered.status_code == 201
+    with company_scope(company_a):
+        assert Device.objects.get(pk=pending.device.pk).app_version_key == "016.019.010"
+    body = {"name": "Tablet", "os_type": "Android 14", "platform": "Android", "app_version": "6.10.0"}
+    assert post_json(http, "/check-ins", body, **bearer(registered.json()["credential"])).status_code == 200
+    with company_scope(company_a):
+        device = Device.objects.get(pk=pending.device.pk)
+        assert (device.app_version, device.app_version_key) == ("6.10.0", "016.0210.010")
+        device.app_version = "7"
+        device.save(update_fields=["app_version"])
+        assert Device.objects.get(pk=device.pk).app_version_key == "017"
+
+
+def test_version_keys_of_stored_rows_are_filled_by_the_migration(company_a, team_a):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("backoffice.devices.migrations.0008_device_app_version_key")
+    with company_scope(company_a):
+        device = DeviceFactory(company=company_a, team=team_a, app_version="6.10.2")
+        Device.objects.filter(pk=device.pk).update(app_version_key="")
+    migration.fill_keys(apps, SimpleNamespace(connection=connection))
+    with company_scope(company_a):
+        assert Device.objects.get(pk=device.pk).app_version_key == "016.0210.012"
+
+
+def pending_names(html: str) -> list[str]:
+    section = html.split('id="pending-registrations"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<tr id="pending-\d+"[^>]*>\s*<td data-label="Name"><strong>([^<]+)</strong>', section)
+
+
+@pytest.fixture
+def two_pending(admin_a, company_a, team_a, default_team_a):
+    from backoffice.devices.services import device_add
+
+    with company_scope(company_a):
+        bay = device_add(
+            acting_user=admin_a,
+            team=team_a,
+            license=LicenseFactory(company=company_a),
+            nickname="Bay 3 iPad",
+            recipients=["tech@a.example"],
+        )
+        van = device_add(
+            acting_user=admin_a,
+            team=default_team_a,
+            license=LicenseFactory(company=company_a),
+            nickname="Van tablet",
+            recipients=["driver@a.example"],
+        )
+    return bay, van
+
+
+@pytest.mark.parametrize(
+    ("pq", "expected"),
+    [
+        ("", ["Bay 3 iPad", "Van tablet"]),
+        ("BAY", ["Bay 3 iPad"]),
+        ("default team", ["Van tablet"]),
+        ("driver@", ["Van tablet"]),
+        ("nothing like it", []),
+        ("bay%00", ["Bay 3 iPad", "Van tablet"]),
+    ],
+)
+def test_pending_registrations_have_their_own_search(as_admin_a, two_pending, pq, expected):
+    html = as_admin_a.get(f"/devices/?pq={pq}").content.decode()
+    assert pending_names(html) == expected
+    if expected == []:
+        assert "No pending registration matches “nothing like it”" in html
+
+
+def test_the_pending_search_is_kept_by_the_poll_and_after_a_write(as_admin_a, two_pending):
+    bay, van = two_pending
+    page = as_admin_a.get("/devices/?pq=van&nickname=x").content.decode()
+    assert 'hx-include="#pending-q"' in page
+    assert 'id="pending-q" name="pq" value="van"' in page
+    # The box's form keeps the registered list's search when it is sent.
+    assert '<input type="hidden" name="nickname" value="x">' in page
+    assert 'Pending Registrations <span class="count-pill">1 of 2</span>' in page
+    polled = as_admin_a.get("/devices/pending/?pq=van", headers={"HX-Request": "true"}).content.decode()
+    assert pending_names(polled) == ["Van tablet"]
+    replaced = as_admin_a.post(f"/devices/{van.pk}/replace/", {"pq": "van"}, headers={"HX-Request": "true"})
+    assert pending_names(replaced.content.decode()) == ["Van tablet"]
+    # The device ids the page watches for redemptions stay those of every pending row.
+    ids = re.search(r'data-pending-ids="([^"]*)"', polled).group(1).split()
+    assert sorted(int(item.split(":")[0]) for item in ids) == sorted([bay.pk, van.pk])

@@ -1,6 +1,7 @@
 """Edit and Delete on the Active Devices page, through the HTTP views."""
 
 import datetime
+import json
 import re
 
 import pytest
@@ -102,7 +103,15 @@ def test_edit_over_htmx_refreshes_the_list_or_goes_to_it(as_admin_a, company_a, 
         headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/devices/?team=alpha"},
     )
     assert from_list.status_code == 204
-    assert from_list["HX-Refresh"] == "true"
+    # The list refreshes in place: a toast naming the device, then both sections.
+    assert json.loads(from_list["HX-Trigger"]) == {
+        "toast": {"message": "New name saved.", "level": "success", "await": "device-table"},
+        "devices-changed": {},
+        "registrations-changed": {},
+    }
+    assert "HX-Refresh" not in from_list
+    # The toast said it: the next page shows no stale message.
+    assert "New name saved." not in as_admin_a.get("/devices/").content.decode()
     from_page = as_admin_a.post(
         f"/devices/{device_a.pk}/edit/",
         edit_payload(device_a, nickname="Newer name"),
@@ -139,7 +148,7 @@ def test_a_device_keeps_its_own_expired_license_on_edit(as_admin_a, company_a, d
     [
         ("nickname", "", "This field is required."),
         ("nickname", "x" * 65, "Ensure this value has at most 64 characters"),
-        ("time_zone", "Mars/Olympus", "Select a time zone from the list."),
+        ("time_zone", "Mars/Olympus", "Choose a time zone from the list, e.g. America/Chicago."),
         ("description", "d" * 501, "Ensure this value has at most 500 characters"),
         ("license", "held", "pick another"),
         ("license", "expired", "is expired; pick another"),

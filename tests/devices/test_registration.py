@@ -1,6 +1,7 @@
 """Adding devices through the Device dialog, and the Pending Registrations section."""
 
 import datetime
+import json
 import re
 
 import pytest
@@ -54,7 +55,7 @@ def test_dialog_renders_as_page_and_as_htmx_fragment(as_admin_a, licenses_a, emp
     for label in ("Team", "Time Zone", "Lic.#", "Nickname", "Description", "Email", "Expires In", "Employee"):
         assert f">{label}</label>" in html
     assert ">Recipients<" in html
-    assert "(Use Team&#x27;s default time zone)" in html or "(Use Team's default time zone)" in html
+    assert 'placeholder="(Use Team&#x27;s default time zone: America/Chicago)"' in html
     assert 'role="tablist"' in html
     assert html.count('role="tab"') == 3
     assert "Device Settings" in html
@@ -115,7 +116,9 @@ def test_ok_creates_device_code_and_emails(as_admin_a, admin_a, company_a, team_
         ),
     )
     assert response.status_code == 302
-    assert response["Location"] == "/devices/#pending-registrations"
+    with company_scope(company_a):
+        device = Device.objects.get()
+    assert response["Location"] == f"/devices/#pending-{device.pk}"
     after = snapshot(company_a)
     assert after == {
         "devices": before["devices"] + 1,
@@ -182,9 +185,18 @@ def test_htmx_ok_closes_the_dialog_and_refreshes_the_section(as_admin_a, company
         "/devices/add/", device_payload(team=team_a, license=licenses_a[0]), headers={"HX-Request": "true"}
     )
     assert response.status_code == 204
-    assert response["HX-Trigger"] == "registrations-changed"
     with company_scope(company_a):
-        assert Device.objects.count() == 1
+        device = Device.objects.get()
+    # The toast first (it closes the dialog), then Pending Registrations refreshes.
+    assert json.loads(response["HX-Trigger"]) == {
+        "toast": {
+            "message": "Bay 3 iPad added. Its registration code is shown in Pending Registrations.",
+            "level": "success",
+            "highlight": f"#pending-{device.pk}",
+            "await": "pending-registrations",
+        },
+        "registrations-changed": {},
+    }
 
 
 @pytest.mark.parametrize(
@@ -196,7 +208,7 @@ def test_htmx_ok_closes_the_dialog_and_refreshes_the_section(as_admin_a, company
         ({"description": "x" * 501}, "description", "Ensure this value has at most 500 characters (it has 501)."),
         ({"email": "not-an-address"}, "email", "Enter a valid email address."),
         ({"recipients": ["ok@a.example", "bad@@a"]}, "recipients", "is not a valid email address; remove it."),
-        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Select a time zone from the list."),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Choose a time zone from the list, e.g. America/Chicago."),
         ({"expires_in": "9999"}, "expires_in", "Select a valid choice."),
         ({"license": ""}, "license", "This field is required."),
         ({"license": "999999"}, "license", "Select one of the free licenses in the list."),
@@ -449,7 +461,12 @@ def test_replace_over_htmx_returns_the_section_and_counts(as_admin_a, company_a,
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card pending" id="pending-registrations"')
     assert 'id="licenses-free-card" hx-swap-oob="true"' in html
-    assert "New registration code issued for Bay 3 iPad" in html
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {
+        "toast": {
+            "message": "New registration code issued for Bay 3 iPad; the previous one no longer works.",
+            "level": "success",
+        }
+    }
 
 
 def test_replace_on_a_registered_device_lists_it_until_cancelled(as_admin_a, company_a, team_a):
@@ -529,7 +546,10 @@ def test_resend_of_a_dead_code_is_refused(as_admin_a, company_a, team_a, license
         email = OutboxEmail.objects.get()
         RegistrationCode.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     response = as_admin_a.post(f"/devices/emails/{email.pk}/resend/", headers={"HX-Request": "true"})
-    assert "This code can no longer be used; use Replace to send a new one." in response.content.decode()
+    assert json.loads(response["HX-Trigger-After-Settle"])["toast"] == {
+        "message": "This code can no longer be used; use Replace to send a new one.",
+        "level": "error",
+    }
     with company_scope(company_a):
         email.refresh_from_db()
         assert email.state == EmailState.QUEUED

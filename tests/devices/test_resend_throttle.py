@@ -1,6 +1,7 @@
 """Resend is throttled per device and per company, with a clear message and nothing changed when refused."""
 
 import datetime
+import json
 
 import pytest
 
@@ -30,7 +31,9 @@ def emails(company_a, team_a, admin_a):
 
 
 def resend(http, pk):
-    return http.post(f"/devices/emails/{pk}/resend/", headers={"HX-Request": "true"}).content.decode()
+    """Resend over htmx; the toast's message."""
+    response = http.post(f"/devices/emails/{pk}/resend/", headers={"HX-Request": "true"})
+    return json.loads(response["HX-Trigger-After-Settle"])["toast"]["message"]
 
 
 def test_resends_of_one_device_stop_at_the_limit(settings, as_admin_a, emails):
@@ -38,8 +41,8 @@ def test_resends_of_one_device_stop_at_the_limit(settings, as_admin_a, emails):
     for _ in range(3):
         assert "will be sent again shortly" in resend(as_admin_a, emails[0])
     before = snapshot()
-    html = resend(as_admin_a, emails[0])
-    assert "Too many resends for Resend tablet 0 or your company in the last hour" in html
+    message = resend(as_admin_a, emails[0])
+    assert "Too many resends for Resend tablet 0 or your company in the last hour" in message
     assert snapshot() == before
     # Another device of the company still has its own allowance.
     assert "will be sent again shortly" in resend(as_admin_a, emails[1])

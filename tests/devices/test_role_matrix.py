@@ -11,7 +11,8 @@ import re
 import pytest
 from django.urls import get_resolver, resolve
 
-from backoffice.devices.services import device_add
+from backoffice.devices.selectors import DeviceListState
+from backoffice.devices.services import device_add, saved_view_create
 from backoffice.tenancy.scoping import company_scope
 from tests.conftest import login
 from tests.dbstate import snapshot
@@ -49,6 +50,10 @@ def world(company_a, team_a, default_team_a, admin_a, teamadmin_a, viewer_a, adm
             "default_team": default_team_a.pk,
             "free_license": licenses[4].pk,
             "spare_license": licenses[5].pk,
+            # The Administrator's saved view, shared: only its owner may change it.
+            "admin_view": saved_view_create(
+                acting_user=admin_a, name="Admin's view", state=DeviceListState(), is_shared=True
+            ).pk,
         }
     users = {ADMIN: admin_a, TEAM_ADMIN: teamadmin_a, VIEWER: viewer_a, OTHER_COMPANY: admin_b}
     return objects, users
@@ -79,6 +84,7 @@ def edit_payload(team: str, license: str, nickname: str) -> dict:
 ANY_MEMBER = {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: "ok", OTHER_COMPANY: "ok"}
 WRITERS = {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: 403, OTHER_COMPANY: "ok"}
 OWN_TEAM = {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: 403, OTHER_COMPANY: 404}
+OWNER_ONLY = {ADMIN: "ok", TEAM_ADMIN: 404, VIEWER: 404, OTHER_COMPANY: 404}
 OTHER_TEAM = {ADMIN: "ok", TEAM_ADMIN: 404, VIEWER: 403, OTHER_COMPANY: 404}
 SEEN_OWN = {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: "ok", OTHER_COMPANY: 404}
 SEEN_OTHER = {ADMIN: "ok", TEAM_ADMIN: 404, VIEWER: "ok", OTHER_COMPANY: 404}
@@ -151,6 +157,9 @@ MATRIX = [
     ("other team cancel", "post", "/devices/{other_pending}/cancel/", {}, OTHER_TEAM, 1),
     ("own email resend", "post", "/devices/emails/{own_email}/resend/", {}, OWN_TEAM, 1),
     ("other team email resend", "post", "/devices/emails/{other_email}/resend/", {}, OTHER_TEAM, 1),
+    ("save view", "post", "/devices/views/", {"name": "Matrix view", "query": "team=a"}, ANY_MEMBER, 1),
+    ("rename view", "post", "/devices/views/{admin_view}/rename/", {"name": "Renamed view"}, OWNER_ONLY, 1),
+    ("delete view", "post", "/devices/views/{admin_view}/delete/", {}, OWNER_ONLY, 1),
 ]
 
 CASES = [

@@ -1,15 +1,12 @@
-import csv
 import datetime
-import io
 import re
 
 import pytest
 from django.utils import timezone
 
-from backoffice.documents.models import Document
 from backoffice.tenancy.scoping import company_scope
 from tests.devices.test_active_devices import rows
-from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory
+from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 
 
 @pytest.fixture
@@ -98,92 +95,6 @@ def test_chart_slice_links_filter_the_list_to_that_version(as_admin_a, fleet):
     html = as_admin_a.get("/devices/?platform=android").content.decode()
     assert 'href="?platform=android&amp;v=5.4.1"' in html
     assert rows(as_admin_a.get("/devices/?platform=android&v=5.4.1")) == ["Lot Tablet", "Van Tablet"]
-
-
-def read_csv(response) -> tuple[str, list[list[str]]]:
-    body = b"".join(response.streaming_content).decode("utf-8")
-    return body, list(csv.reader(io.StringIO(body)))
-
-
-def test_report_is_csv_of_the_whole_search_with_bom(as_admin_a, company_a, team_a):
-    with company_scope(company_a):
-        for i in range(60):
-            DeviceFactory(company=company_a, team=team_a, nickname=f"Unit {i:02d}")
-        DeviceFactory(company=company_a, team=team_a, nickname="Other")
-        DeviceFactory(company=company_a, team=team_a, nickname="Unit pending", registered_at=None)
-    response = as_admin_a.get("/devices/DeviceReport.csv?nickname=unit")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="DeviceReport.csv"'
-    body, table = read_csv(response)
-    assert body.startswith("\ufeffTeam,Nickname,")
-    assert "\r\n" in body
-    assert table[0][0] == "\ufeffTeam"
-    assert len(table) - 1 == 60
-    assert [r[1] for r in table[1:4]] == ["Unit 00", "Unit 01", "Unit 02"]
-
-
-def test_report_row_values_dates_and_document_counts(as_admin_a, company_a, team_a):
-    with company_scope(company_a):
-        device = DeviceFactory(
-            company=company_a,
-            team=team_a,
-            nickname="Reported",
-            platform="iOS",
-            os_type="iOS 18.1",
-            device_name="iPad Air",
-            device_identifier="ID-1",
-            app_version="5.4.2",
-            time_zone="",
-            license=LicenseFactory(company=company_a, number="NW-1", license_type="professional", is_suspended=True),
-            registered_at=datetime.datetime(2026, 1, 10, 15, 0, tzinfo=datetime.UTC),
-            changed_at=datetime.datetime(2026, 7, 1, 12, 0, tzinfo=datetime.UTC),
-            last_check_in_at=datetime.datetime(2026, 7, 2, 12, 30, tzinfo=datetime.UTC),
-        )
-        client = ClientFactory(company=company_a)
-        for kind, n in (("service_request", 1), ("inspection", 2), ("work_order", 3)):
-            for i in range(n):
-                Document.objects.create(
-                    company=company_a, kind=kind, number=f"{kind}-{i}", client=client, device=device
-                )
-    _, table = read_csv(as_admin_a.get("/devices/DeviceReport.csv"))
-    assert table[1] == [
-        "Alpha Team",
-        "Reported",
-        "iOS",
-        "iOS 18.1",
-        "iPad Air",
-        "ID-1",
-        "5.4.2",
-        "NW-1",
-        "Professional",
-        "Suspended",
-        "America/Denver",
-        "2026-01-10 09:00",
-        "2026-07-01 07:00",
-        "2026-07-02 07:30",
-        "1",
-        "2",
-        "3",
-    ]
-
-
-def test_report_neutralises_formula_cells(as_admin_a, company_a, team_a):
-    with company_scope(company_a):
-        for nick in ('=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "Plain"):
-            DeviceFactory(company=company_a, team=team_a, nickname=nick)
-    _, table = read_csv(as_admin_a.get("/devices/DeviceReport.csv"))
-    assert sorted(r[1] for r in table[1:]) == sorted(['\'=HYPERLINK("http://x")', "'+1+1", "'-2", "'@SUM(A1)", "Plain"])
-
-
-def test_report_respects_team_and_company(as_teamadmin_a, as_admin_b, company_a, team_a, default_team_a):
-    with company_scope(company_a):
-        DeviceFactory(company=company_a, team=team_a, nickname="Mine")
-        DeviceFactory(company=company_a, team=default_team_a, nickname="Theirs")
-    _, table = read_csv(as_teamadmin_a.get("/devices/DeviceReport.csv"))
-    assert [r[1] for r in table[1:]] == ["Mine"]
-    _, table_b = read_csv(as_admin_b.get("/devices/DeviceReport.csv"))
-    assert len(table_b) == 1
 
 
 def test_report_link_carries_the_search(as_admin_a, fleet):

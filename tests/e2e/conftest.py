@@ -9,6 +9,7 @@ with the demo data. Tests talk to it only through the browser and HTTP.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -180,34 +181,63 @@ def browser():
         chromium.close()
 
 
-def watch_csp(page) -> list[str]:
+class PageWatch:
     """
-    Collect the page's Content-Security-Policy violations: Chromium reports
-    each on the console ("Refused to … because it violates the following
-    Content Security Policy directive"). Every page fixture fails its test on
-    any of them.
+    What a page must never do, collected while a test runs: a console error
+    of any kind (a Content-Security-Policy violation, a failed request, an
+    htmx error, an uncaught exception) and a native dialog (``alert``,
+    ``confirm``, ``prompt``; the product asks with its own). ``beforeunload``
+    is the browser's own "Leave site?" question, which a changed Device dialog
+    asks on purpose: it is recorded in ``leave_prompts`` and answered "stay".
     """
-    violations: list[str] = []
 
-    def on_console(message) -> None:
-        if "Content Security Policy" in message.text:
-            violations.append(message.text)
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.native_dialogs: list[str] = []
+        self.leave_prompts: list[str] = []
+        self.allowed: list[re.Pattern[str]] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("dialog", self._on_dialog)
 
-    page.on("console", on_console)
-    return violations
+    def allow(self, pattern: str) -> None:
+        """Let console errors matching ``pattern`` pass (a test that visits a 404 on purpose)."""
+        self.allowed.append(re.compile(pattern))
+
+    def _on_console(self, message) -> None:
+        if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
+            self.errors.append(message.text)
+
+    def _on_dialog(self, dialog) -> None:
+        if dialog.type == "beforeunload":
+            self.leave_prompts.append(dialog.message)
+        else:
+            self.native_dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def check(self) -> None:
+        assert self.errors == [], f"Console errors: {self.errors}"
+        assert self.native_dialogs == [], f"Native dialogs (the product must ask with its own): {self.native_dialogs}"
+
+
+def new_page(browser, server, *, width: int = 1280, height: int = 800, **options):
+    """A page in a fresh browser context, with its ``PageWatch`` as ``page.watch``."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, base_url=server.base_url, accept_downloads=True, **options
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.watch = PageWatch(page)
+    return page
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=server.base_url, accept_downloads=True
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    violations = watch_csp(page)
+    """A signed-out page at 1280×800; the test fails on any console error or native dialog."""
+    page = new_page(browser, server)
     yield page
-    context.close()
-    assert violations == [], f"Content-Security-Policy violations: {violations}"
+    page.context.close()
+    page.watch.check()
 
 
 def sign_in(page, email: str) -> None:
@@ -236,3 +266,47 @@ def assert_accessible(page) -> None:
     assert bad == [], "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}" for v in bad
     )
+
+
+# Elements that stick out of the viewport although nothing shows: hidden
+# headings and the skip link parked off-screen until focused. Anything inside
+# an element that clips or scrolls sideways (overflow-x other than visible)
+# is that element's business, and the check below asks that no table
+# scrolls sideways inside its region either.
+OVERFLOW = """
+() => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  const found = [];
+  if (root.scrollWidth > width) { found.push("page scrolls sideways: " + root.scrollWidth + " > " + width); }
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") { return true; }
+    }
+    return false;
+  };
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest(".visually-hidden, .skip-link, dialog:not([open])")) { continue; }
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) { continue; }
+    if ((box.right > width + 1 || box.left < -1) && !clipped(el)) {
+      const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+        (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+      found.push(name + " spans " + Math.round(box.left) + ".." + Math.round(box.right));
+    }
+  }
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      const where = (wrap.closest("[id]") || wrap).id;
+      found.push("table scrolls sideways in " + where + ": " + wrap.scrollWidth + " > " + wrap.clientWidth);
+    }
+  }
+  return found.slice(0, 8);
+}
+"""
+
+
+def assert_fits(page, where: str) -> None:
+    """No horizontal overflow: the page, every element outside a clipping region, every table."""
+    found = page.evaluate(OVERFLOW)
+    assert found == [], f"{where}: {found}"

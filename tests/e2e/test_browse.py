@@ -1,6 +1,7 @@
 """Browsing the Active Devices page as a user: sign in, search, chart, report, sign out."""
 
 import csv
+import html
 import io
 import re
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible, screenshot, sign_in, watch_csp
+from tests.e2e.conftest import assert_accessible, new_page, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -79,11 +80,33 @@ def test_search_chart_report_and_sign_out(page):
     assert download.suggested_filename == "DeviceReport.csv"
     body = Path(download.path()).read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(body)))
-    assert len(table) - 1 == int(count)
-    assert {row[6] for row in table[1:]} == {version}
+    # The statistics block comes first, then the device header and rows.
+    assert ["Devices", "Registered devices", count] in table
+    assert ["ReconPro version", version, count] in table
+    header = next(i for i, row in enumerate(table) if row[:2] == ["Team", "Nickname"])
+    assert len(table) - header - 1 == int(count)
+    assert {row[6] for row in table[header + 1 :]} == {version}
+    spreadsheet_screenshot(page, table, "device-report")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def spreadsheet_screenshot(page, table: list[list[str]], name: str) -> None:
+    """The parsed CSV as a spreadsheet shows it (a grid, one cell per field), for the README."""
+    cells = "".join(
+        "<tr><th>{}</th>{}</tr>".format(n + 1, "".join(f"<td>{html.escape(cell)}</td>" for cell in row))
+        for n, row in enumerate(table[:40])
+    )
+    sheet = page.context.new_page()
+    sheet.set_viewport_size({"width": 1280, "height": 800})
+    sheet.set_content(
+        "<style>body{font:13px sans-serif;margin:0}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;white-space:nowrap}th{background:#eee;color:#555}"
+        "</style><table>" + cells + "</table>"
+    )
+    screenshot(sheet, name)
+    sheet.close()
 
 
 def test_viewer_sees_no_write_controls(page):
@@ -103,27 +126,23 @@ def test_team_administrator_sees_only_their_team(page):
 
 
 def test_phone_width_is_usable(browser, server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=server.base_url)
-    page = context.new_page()
-    violations = watch_csp(page)
+    page = new_page(browser, server, width=390, height=844)
     sign_in(page, "admin@northwind.example")
     expect(page.get_by_role("button", name="Find")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "active-devices-phone")
-    context.close()
-    assert violations == []
+    page.context.close()
+    page.watch.check()
 
 
 def test_a_content_security_policy_violation_is_caught(browser, server):
-    """The CSP watch of every browser test sees a violation when one happens."""
-    context = browser.new_context(base_url=server.base_url)
-    page = context.new_page()
-    violations = watch_csp(page)
+    """The console watch of every browser test sees a violation when one happens."""
+    page = new_page(browser, server)
     page.goto("/login/")
     # An inline script added to the page is refused by the policy (script-src 'self').
     page.evaluate(
         "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1'; document.body.append(s); }"
     )
     page.wait_for_timeout(300)
-    context.close()
-    assert any("script-src" in text for text in violations), violations
+    page.context.close()
+    assert any("script-src" in text for text in page.watch.errors), page.watch.errors

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backoffice.core.text import TextKind, text_is_clean
-from backoffice.devices.models import Device
+from backoffice.devices.models import Device, SavedView
 from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import User
@@ -78,10 +78,13 @@ def as_role(world: World, role: str):
 # GET
 
 LIST_PAGES: dict[str, tuple[str, ...]] = {
-    "/devices/": ("team", "license", "nickname", "platform", "version", "v", "sort", "dir", "page"),
-    "/devices/DeviceReport.csv": ("team", "license", "nickname", "platform", "version", "v"),
+    "/devices/": (
+        *("team", "license", "nickname", "platform", "version", "v", "t", "p", "lic", "seen"),
+        *("sort", "dir", "page", "per_page", "pq"),
+    ),
+    "/devices/DeviceReport.csv": ("team", "license", "nickname", "platform", "version", "v", "t", "p", "lic", "seen"),
     "/devices/clients/search/": ("q", "client_pick"),
-    "/devices/pending/": (),
+    "/devices/pending/": ("pq",),
     "/devices/add/": (),
     "/employees/": ("name", "team", "email", "status", "page"),
     "/employees/add/": (),
@@ -217,6 +220,11 @@ def forms(world: World) -> dict[str, dict[str, st.SearchStrategy]]:
         "/devices/add/": dialog,
         f"/devices/{world.device.pk}/edit/": dialog,
         "/devices/add/preview/": dialog,
+        "/devices/views/": {
+            "name": name,
+            "query": st.one_of(query_string(LIST_PAGES["/devices/"]), any_value),
+            "is_shared": st.sampled_from(["on", "", "\x00"]),
+        },
         f"/devices/{world.device.pk}/edit/preview/": dialog,
         "/teams/add/": team,
         f"/teams/{world.team.pk}/edit/": team,
@@ -255,6 +263,7 @@ def no_stored_text_breaks_the_rules(world: World) -> None:
         rows += [(value, TextKind.NAME) for value in Device.objects.values_list("nickname", flat=True)]
         rows += [(value, TextKind.MULTILINE) for value in Device.objects.values_list("description", flat=True)]
         rows += [(value, TextKind.NAME) for value in User.objects.values_list("full_name", flat=True)]
+        rows += [(value, TextKind.NAME) for value in SavedView.objects.values_list("name", flat=True)]
     broken = [value for value, kind in rows if not text_is_clean(value, kind)]
     assert not broken, broken
 

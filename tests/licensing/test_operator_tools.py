@@ -180,6 +180,7 @@ def test_admin_switches_area_support(as_operator, company_a):
         "default_time_zone": "America/Chicago",
         "area_support": "on",
         "default_functionality": '["photos"]',
+        "expired_code_grace_days": "7",
     }
     response = as_operator.post(f"/admin/tenancy/company/{company_a.pk}/change/", data)
     assert response.status_code == 302

@@ -12,6 +12,7 @@ miss the row the other request just wrote, and the constraint must answer.
 
 import datetime
 import io
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -24,9 +25,10 @@ from django.db import connection
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_issue
 from backoffice.organization import services as organization_services
-from backoffice.organization.models import Area, Employee, Team
+from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.organization.services import (
     area_create,
+    client_create,
     company_create,
     employee_archive,
     employee_create,
@@ -158,6 +160,29 @@ def test_parallel_employee_creates(company_a, admin_a, team_a):
         with company_scope(company_a):
             assert Employee.objects.filter(email__iexact=email, is_active=True).count() == 1
     report("employee_create", seen)
+
+
+@postgres_race
+def test_parallel_client_creates(company_a, admin_a):
+    seen: Counter = Counter()
+    for n in range(ROUNDS):
+        name = f"Metro Ford {n}"
+        calls = [
+            scoped(
+                company_a,
+                lambda i=i, name=name: client_create(
+                    acting_user=admin_a, name=spelling(name, i), client_type="wholesale"
+                ),
+            )
+            for i in range(THREADS)
+        ]
+        labels = [outcome_label(outcome) for outcome in race(*calls)]
+        seen.update(re.sub(r"named .* already", "named … already", label) for label in labels)
+        counts = Counter(re.sub(r"named .* already", "named … already", label) for label in labels)
+        assert counts == {"ok": 1, "invalid:A wholesale client named … already exists.": THREADS - 1}, counts
+        with company_scope(company_a):
+            assert Client.objects.filter(name__iexact=name, client_type="wholesale").count() == 1
+    report("client_create", seen)
 
 
 @postgres_race
@@ -331,6 +356,20 @@ def test_parallel_employee_adds_on_the_page(company_a, admins_a, team_a):
         assert_one_redirect(results, "An active employee with this email already exists.")
         with company_scope(company_a):
             assert Employee.objects.filter(email__iexact=email).count() == 1
+
+
+@postgres_race
+def test_parallel_client_adds_on_the_page(company_a, admins_a):
+    for n in range(ROUNDS):
+        name = f"Lakeside Toyota {n}"
+        results = _posts(
+            "/clients/add/",
+            admins_a,
+            lambda i, name=name: {"name": name, "client_type": "wholesale", "is_active": "on"},
+        )
+        assert_one_redirect(results, f"A wholesale client named {name} already exists.")
+        with company_scope(company_a):
+            assert Client.objects.filter(name__iexact=name).count() == 1
 
 
 @postgres_race

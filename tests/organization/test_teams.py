@@ -57,9 +57,9 @@ def test_time_zone_typed_with_spaces_is_accepted(as_admin_a, company_a):
 
 def test_add_form_offers_searchable_time_zones_and_company_default(as_admin_a):
     html = as_admin_a.get("/teams/add/").content.decode()
-    assert 'list="time-zones"' in html
-    assert '<datalist id="time-zones">' in html
-    assert '<option value="Europe/Berlin">Europe/Berlin</option>' in html
+    assert 'list="id_time_zone_zones"' in html
+    assert '<datalist id="id_time_zone_zones">' in html
+    assert '<option value="Europe/Berlin" label="Europe/Berlin · Germany"></option>' in html
     assert 'value="America/Chicago"' in html
     assert 'name="area"' not in html
 

@@ -21,6 +21,7 @@ COMPANY_A = {
     "name": "Company A",
     "default_time_zone": "America/Chicago",
     "default_functionality": '["photos"]',
+    "expired_code_grace_days": "7",
 }
 
 
@@ -50,6 +51,7 @@ def test_operator_changes_a_company(as_operator, operator, company_a):
         "default_time_zone": "America/Chicago",
         "area_support": True,
         "default_functionality": ["inspections", "vin_scanner"],
+        "expired_code_grace_days": 7,
     }
 
 

@@ -159,7 +159,7 @@ WRITES = [
         "company settings",
         "post",
         "/settings/",
-        {"default_time_zone": "Europe/Paris", "default_functionality": ["photos"]},
+        {"default_time_zone": "Europe/Paris", "default_functionality": ["photos"], "expired_code_grace_days": "7"},
         {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403},
     ),
 ]

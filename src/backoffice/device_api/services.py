@@ -22,7 +22,7 @@ from backoffice.device_api import errors
 from backoffice.device_api.selectors import device_license_is_active
 from backoffice.devices.clients import device_available_clients
 from backoffice.devices.codes import CODE_SPACE, code_is_well_formed, code_normalize
-from backoffice.devices.models import Device
+from backoffice.devices.models import Device, version_sort_key
 from backoffice.devices.services import Redemption, registration_code_redeem, registration_failure_record
 from backoffice.devices.services import device_check_in as device_report_store
 from backoffice.documents.models import Document
@@ -149,6 +149,7 @@ def device_register(
                 "os_type": os_type,
                 "platform": platform,
                 "app_version": app_version,
+                "app_version_key": version_sort_key(app_version),
             },
             client_address=client_address,
         )
@@ -245,7 +246,7 @@ def device_check_in(
     stale = device.last_check_in_at is None or now - device.last_check_in_at >= interval
     if not changed and not stale:
         return False
-    device_report_store(device=device, reported=reported, now=now)
+    device_report_store(device=device, reported={**reported, "app_version_key": version_sort_key(app_version)}, now=now)
     return True
 
 

@@ -7,9 +7,13 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         # The outbox (a lower app) sends this app's registration emails and
-        # runs its housekeeping; it learns how from here.
+        # runs its housekeeping; it learns how from here. Licensing (also
+        # lower) learns which licenses expired codes hold.
+        from backoffice.devices.selectors.registration import license_expired_code_hold_q
         from backoffice.devices.services.registration import registration_email_render, registration_housekeeping
+        from backoffice.licensing.selectors import license_expired_code_hold_register
         from backoffice.notifications.services import outbox_renderer_register, worker_task_register
 
         outbox_renderer_register(registration_email_render)
         worker_task_register(registration_housekeeping)
+        license_expired_code_hold_register(license_expired_code_hold_q)

@@ -1,12 +1,38 @@
-"""Devices, their registration codes and their credentials."""
+"""Devices, their registration codes and credentials, and saved views of the Active Devices page."""
 
 import datetime
+import re
+from typing import Any
 
 from django.db import models
+from django.db.models.functions import Lower
 from django_scopes import ScopedManager
 
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+
+_VERSION_PARTS = re.compile(r"[0-9]+|[^0-9]+")
+VERSION_KEY_MAX_LENGTH = 200
+
+
+def version_sort_key(version: str) -> str:
+    """
+    A text that sorts as ``version`` does as a version: "6.10" after "6.9".
+
+    Every run of digits becomes its length (two digits) followed by the digits
+    without leading zeros, so that numbers compare by value; other text is
+    lower-cased and kept. "6.10.2" gives "016.0210.012". A pre-release suffix
+    sorts after its release ("6.1.0-beta" after "6.1.0"); an empty version
+    gives "" and sorts first.
+    """
+    parts = []
+    for part in _VERSION_PARTS.findall(version):
+        if part[0] in "0123456789":
+            digits = part.lstrip("0") or "0"
+            parts.append(f"{len(digits):02d}{digits}")
+        else:
+            parts.append(part.lower())
+    return "".join(parts)[:VERSION_KEY_MAX_LENGTH]
 
 
 class Device(CompanyOwnedModel):
@@ -57,6 +83,9 @@ class Device(CompanyOwnedModel):
     os_type = models.CharField("OS type", max_length=64, blank=True)
     platform = models.CharField(max_length=64, blank=True)
     app_version = models.CharField("ReconPro version", max_length=64, blank=True)
+    # version_sort_key(app_version), kept by save() and by the device API's
+    # writes, which update app_version without save().
+    app_version_key = models.CharField(max_length=VERSION_KEY_MAX_LENGTH, blank=True, editable=False)
     last_check_in_at = models.DateTimeField(null=True, blank=True)
 
     registered_at = models.DateTimeField("Reg Date", null=True, blank=True)
@@ -70,10 +99,20 @@ class Device(CompanyOwnedModel):
             models.Index(fields=["company", "nickname"], name="devices_dev_company_nick_idx"),
             models.Index(fields=["company", "app_version"], name="devices_dev_company_ver_idx"),
             models.Index(fields=["company", "platform"], name="devices_dev_company_plat_idx"),
+            models.Index(fields=["company", "app_version_key"], name="devices_dev_company_verkey_idx"),
+            models.Index(fields=["company", "last_check_in_at"], name="devices_dev_company_seen_idx"),
         ]
 
     def __str__(self) -> str:
         return self.nickname
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep the version's sort key in step with the version."""
+        self.app_version_key = version_sort_key(self.app_version)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "app_version" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "app_version_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_registered(self) -> bool:
@@ -115,6 +154,14 @@ class RegistrationCodeManager(models.Manager["RegistrationCode"]):
     def live(self, now: datetime.datetime) -> "models.QuerySet[RegistrationCode]":
         """Codes that can be redeemed at ``now``: open and not yet expired."""
         return self.filter(OPEN_CODE, expires_at__gt=now)
+
+
+def expired_code_release_due(*, expires_at: datetime.datetime, grace_days: int) -> datetime.datetime:
+    """
+    When a never-registered device whose code expired at ``expires_at`` loses
+    its license: the company's ``expired_code_grace_days`` later.
+    """
+    return expires_at + datetime.timedelta(days=grace_days)
 
 
 class RegistrationCode(CompanyOwnedModel):
@@ -192,3 +239,40 @@ class DeviceCredential(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return f"Credential #{self.pk} for {self.device_id}"
+
+
+SAVED_VIEW_NAME_MAX_LENGTH = 60
+SAVED_VIEW_QUERY_MAX_LENGTH = 2000
+
+
+class SavedView(CompanyOwnedModel):
+    """
+    A named search of the Active Devices page: the query string of its search,
+    filters, sort and page size, as the page itself writes it (never what a
+    person typed), owned by one user and optionally shared with the company.
+
+    Opening a shared view runs its query as the person opening it, so a Team
+    Administrator still sees only their own team's devices.
+    """
+
+    owner = models.ForeignKey("tenancy.User", on_delete=models.CASCADE, related_name="saved_device_views")
+    name = models.CharField(max_length=SAVED_VIEW_NAME_MAX_LENGTH)
+    query = models.CharField(max_length=SAVED_VIEW_QUERY_MAX_LENGTH, blank=True)
+    is_shared = models.BooleanField("shared with the company", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "owner",
+                Lower("name"),
+                name="devices_savedview_owner_name_ci_unique",
+                violation_error_message="You already have a saved view with this name.",
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "is_shared"], name="devices_savedview_shared_idx")]
+
+    def __str__(self) -> str:
+        return self.name

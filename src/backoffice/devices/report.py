@@ -1,4 +1,11 @@
-"""The Devices Report: DeviceReport.csv, streamed."""
+"""
+The Devices Report: DeviceReport.csv, streamed.
+
+One CSV file that a spreadsheet opens as one sheet: a title row, what the
+report covers, the statistics of the search in "Section, Item, Count" rows,
+an empty row, then the "Devices" title, the device header and one row per
+device (see docs/active-devices.md).
+"""
 
 import csv
 import datetime
@@ -7,15 +14,30 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from backoffice.devices.selectors import REPORT_HEADER
+from django.utils.translation import ngettext
+
+from backoffice.devices.last_seen import IDLE, IDLE_HOURS, NEVER, OFFLINE, ONLINE, ONLINE_MINUTES
+from backoffice.devices.selectors import REPORT_HEADER, DeviceReportStatistics
+from backoffice.documents.choices import DocumentKind
 from backoffice.licensing.choices import LicenseStatus, LicenseType
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_PREFIXES = frozenset("=+-@\t\r")
 BOM = "\ufeff"
 
-
 ROWS_PER_CHUNK = 500
+
+REPORT_TITLE = "Devices Report"
+STATISTICS_TITLE = "Statistics"
+STATISTICS_HEADER = ("Section", "Item", "Count")
+DEVICES_TITLE = "Devices"
+# A platform or version the device has not reported, as the versions chart names it.
+UNKNOWN = "Unknown"
+DOCUMENT_LABELS: dict[str, str] = {
+    DocumentKind.SERVICE_REQUEST: "Service Requests",
+    DocumentKind.INSPECTION: "Inspections",
+    DocumentKind.WORK_ORDER: "Work Orders",
+}
 
 
 def neutralise(value: str) -> str:
@@ -41,16 +63,78 @@ def _license_status(is_suspended: bool | None, expires_on: datetime.date | None,
     return str(LicenseStatus.ACTIVE.label)
 
 
-def report_lines(rows: Iterable[tuple[Any, ...]], *, time_zone: str) -> Iterator[str]:
+def _last_seen_labels() -> dict[str, str]:
+    minutes = ngettext("%(n)d minute", "%(n)d minutes", ONLINE_MINUTES) % {"n": ONLINE_MINUTES}
+    hours = ngettext("%(n)d hour", "%(n)d hours", IDLE_HOURS) % {"n": IDLE_HOURS}
+    return {
+        ONLINE: f"Online (checked in within the last {minutes})",
+        IDLE: f"Idle (checked in within the last {hours})",
+        OFFLINE: f"Offline (no check-in for more than {hours})",
+        NEVER: "Never seen (no check-in yet)",
+    }
+
+
+def statistics_rows(
+    statistics: DeviceReportStatistics,
+    *,
+    company: str,
+    search: Iterable[tuple[str, str]],
+    generated: str,
+) -> list[list[str | int]]:
     """
-    Turn report rows into RFC 4180 CSV (CRLF line ends), starting with a UTF-8
-    BOM so that Excel reads the encoding; dates in ``time_zone``. Rows are
-    yielded in chunks of ``ROWS_PER_CHUNK`` to keep per-chunk overhead low.
+    The rows above the device header: the title, the company, when the report
+    was made, the search it covers (``(box, value)`` pairs; none: every
+    registered device), the statistics, and an empty row. Every text cell
+    taken from the data is neutralised.
+    """
+    searched = "; ".join(f"{label}: {value}" for label, value in search) or "All registered devices"
+    rows: list[list[str | int]] = [
+        [REPORT_TITLE],
+        ["Company", neutralise(company)],
+        ["Generated", generated],
+        ["Search", neutralise(searched)],
+        [],
+        [STATISTICS_TITLE],
+        list(STATISTICS_HEADER),
+        ["Devices", "Registered devices", statistics.devices],
+    ]
+    for section, items in (
+        ("Platform", statistics.platforms),
+        ("ReconPro version", statistics.versions),
+        ("Team", statistics.teams),
+    ):
+        rows += [[section, neutralise(item or UNKNOWN), count] for item, count in items]
+    last_seen = _last_seen_labels()
+    rows += [["Last seen", last_seen[state], count] for state, count in statistics.last_seen]
+    rows += [["Licenses", label, count] for label, count in statistics.licenses]
+    rows += [["Documents", DOCUMENT_LABELS.get(kind, kind), count] for kind, count in statistics.documents]
+    rows.append([])
+    return rows
+
+
+def report_lines(
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    statistics: DeviceReportStatistics,
+    company: str,
+    search: Iterable[tuple[str, str]] = (),
+    time_zone: str,
+) -> Iterator[str]:
+    """
+    Turn the statistics and the report rows into RFC 4180 CSV (CRLF line
+    ends), starting with a UTF-8 BOM so that Excel reads the encoding; dates
+    in ``time_zone``. The statistics block comes first, then the device
+    header; device rows are yielded in chunks of ``ROWS_PER_CHUNK`` to keep
+    per-chunk overhead low, and are read only as the response streams.
     """
     zone = zoneinfo.ZoneInfo(time_zone)
-    today = datetime.datetime.now(zone).date()
+    now = datetime.datetime.now(zone)
+    today = now.date()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    generated = f"{now.replace(tzinfo=None).isoformat(' ', 'minutes')} ({time_zone})"
+    writer.writerows(statistics_rows(statistics, company=company, search=search, generated=generated))
+    writer.writerow([DEVICES_TITLE])
     writer.writerow(REPORT_HEADER)
     yield BOM + buffer.getvalue()
     buffer.seek(0)

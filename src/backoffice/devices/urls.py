@@ -18,4 +18,7 @@ urlpatterns = [
     path("<int:pk>/replace/", views.registration_code_replace, name="replace"),
     path("<int:pk>/cancel/", views.registration_cancel, name="cancel"),
     path("emails/<int:pk>/resend/", views.email_resend, name="email_resend"),
+    path("views/", views.saved_view_create, name="saved_view_create"),
+    path("views/<int:pk>/rename/", views.saved_view_rename, name="saved_view_rename"),
+    path("views/<int:pk>/delete/", views.saved_view_delete, name="saved_view_delete"),
 ]

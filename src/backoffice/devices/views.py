@@ -8,19 +8,22 @@ report) are thin views that share the dialog's rendering and the answer
 after a write.
 """
 
+from collections.abc import Iterable
+from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from backoffice.core.charts import pie_slices
-from backoffice.core.pagination import paginate
+from backoffice.core.pagination import PAGE_SIZES, paginate
 from backoffice.core.text import search_ignored_message
 from backoffice.devices import services
 from backoffice.devices.forms import (
@@ -32,18 +35,26 @@ from backoffice.devices.forms import (
     dialog_action_form,
     is_dialog_action,
 )
+from backoffice.devices.forms.saved_views import SavedViewForm
 from backoffice.devices.models import Device
 from backoffice.devices.report import report_lines
 from backoffice.devices.selectors import (
-    DEFAULT_DEVICE_SORT,
-    DEVICE_SORTS,
+    FILTER_VERSION,
+    NOT_REPORTED,
+    SEARCH_LABELS,
+    DeviceListState,
     DeviceSearch,
+    device_filters,
     device_get_for_company,
     device_registered_list,
     device_report_rows,
+    device_report_statistics,
+    device_search_description,
     device_version_breakdown,
     pending_registration_list,
     registration_email_get_for_company,
+    saved_view_get_for_owner,
+    saved_view_list,
 )
 from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
@@ -51,15 +62,6 @@ from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import company_member_required, device_writer_required
 
 ACTIVE_DEVICES = "devices/active_devices.html"
-# The Search pane's boxes as the page names them ("v" is the versions chart's link).
-SEARCH_LABELS = {
-    "team": "Team",
-    "license": "License",
-    "nickname": "Nickname",
-    "platform": "Platform",
-    "version": "Version",
-    "v": "Version",
-}
 DEVICE_DIALOG = "devices/device_dialog.html"
 DEVICE_DELETE = "devices/device_delete.html"
 
@@ -68,48 +70,67 @@ DEVICE_DELETE = "devices/device_delete.html"
 def active_devices(request: CompanyRequest) -> HttpResponse:
     """
     The Active Devices page: license counts, the versions chart, Pending
-    Registrations and the registered devices; the list, the chart and the
-    report follow the search in the URL.
+    Registrations (with its own search) and the registered devices with the
+    Search pane, its filters and the saved views; the list, the chart, the
+    filters' counts and the report follow the search in the URL.
     """
-    sort = request.GET.get("sort", DEFAULT_DEVICE_SORT)
-    if sort not in DEVICE_SORTS:
-        sort = DEFAULT_DEVICE_SORT
-    descending = request.GET.get("dir") == "desc"
-    search = DeviceSearch.from_query(request.GET)
+    state = DeviceListState.from_query(request.GET)
+    search = state.search
     partial = bool(request.htmx and not request.htmx.boosted)
-    if search.ignored and not partial:
-        messages.warning(request, search_ignored_message(SEARCH_LABELS.get(name, name) for name in search.ignored))
-    devices = device_registered_list(user=request.user, search=search, sort=sort, descending=descending)
-    page = paginate(devices, request.GET.get("page"))
-    versions = device_version_breakdown(devices)
+    if not partial:
+        if search.ignored:
+            messages.warning(request, search_ignored_message(SEARCH_LABELS.get(name, name) for name in search.ignored))
+        if search.rejected:
+            messages.warning(request, _filters_rejected_message(search.rejected))
+    devices = device_registered_list(user=request.user, search=search, sort=state.sort, descending=state.descending)
+    page = paginate(devices, request.GET.get("page"), per_page=state.per_page)
     context = {
         "page": page,
-        "sort": sort,
-        "descending": descending,
+        "sort": state.sort,
+        "descending": state.descending,
         "search": search,
+        "per_page": state.per_page,
+        "current_query": state.as_query_string(),
+    }
+    if partial:
+        return render(request, ACTIVE_DEVICES + "#device-table", context)
+    versions = device_version_breakdown(devices)
+    list_query = state.as_query()
+    context |= {
+        "page_sizes": PAGE_SIZES,
+        "filters": device_filters(user=request.user, search=search),
         "counts": license_counts(),
         "chart": [
-            (piece, "?" + urlencode({**search.as_query(), "v": version.version}))
+            (piece, "?" + urlencode({**list_query, FILTER_VERSION: version.version or NOT_REPORTED}))
             for piece, version in zip(
                 pie_slices([(v.version or "Unknown", v.count) for v in versions]), versions, strict=True
             )
         ],
         "report_query": urlencode(search.as_query()),
         "pending": pending_registration_list(user=request.user),
+        # The registered list's search, kept by the Pending Registrations search box.
+        "list_params": list_query,
+        "saved_views": saved_view_list(user=request.user),
+        "save_form": SavedViewForm(initial={"query": state.as_query_string()}),
     }
-    template = ACTIVE_DEVICES
-    if partial:
-        template += "#device-table"
-    return render(request, template, context)
+    return render(request, ACTIVE_DEVICES, context)
 
 
-def _pending_fragment(request: CompanyRequest, *, notice: str = "", notice_is_error: bool = False) -> HttpResponse:
+def _filters_rejected_message(names: Iterable[str]) -> str:
+    """What the page says of the filters whose value in the URL was none of their choices."""
+    labels = list(dict.fromkeys(SEARCH_LABELS.get(name, name) for name in names))
+    return ngettext(
+        "The %(names)s filter has a value that is not one of its choices; it was ignored.",
+        "The %(names)s filters have values that are not among their choices; they were ignored.",
+        len(labels),
+    ) % {"names": ", ".join(labels)}
+
+
+def _pending_fragment(request: CompanyRequest) -> HttpResponse:
     """The Pending Registrations section, with the license counts swapped out of band."""
     context = {
         "pending": pending_registration_list(user=request.user),
         "counts": license_counts(),
-        "notice": notice,
-        "notice_is_error": notice_is_error,
         "oob": True,
     }
     html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)
@@ -117,10 +138,29 @@ def _pending_fragment(request: CompanyRequest, *, notice: str = "", notice_is_er
     return HttpResponse(html)
 
 
+def _toast(
+    response: HttpResponse, notice: str, *, error: bool = False, highlight: str = "", wait_for: str = ""
+) -> HttpResponse:
+    """
+    Trigger the page's toast naming the outcome: ``{"message", "level"}``,
+    with ``highlight``, the row to scroll to and flash (``"#pending-12"``), and
+    ``await``, the section whose refresh comes first (``wait_for``); without
+    them app.js flashes the row the user acted on. A response that swaps
+    content triggers it once the swap has settled, so the row is there.
+    """
+    payload = {"message": notice, "level": "error" if error else "success"}
+    if highlight:
+        payload["highlight"] = highlight
+    if wait_for:
+        payload["await"] = wait_for
+    after: Literal["receive", "settle"] = "receive" if response.status_code == 204 else "settle"
+    return trigger_client_event(response, "toast", payload, after=after)
+
+
 def _after_write(request: CompanyRequest, notice: str, *, error: bool = False) -> HttpResponse:
-    """htmx: the refreshed section with the outcome; otherwise back to the page with a message."""
+    """htmx: the refreshed section and a toast with the outcome; otherwise back to the page with a message."""
     if request.htmx:
-        return _pending_fragment(request, notice=notice, notice_is_error=error)
+        return _toast(_pending_fragment(request), notice, error=error)
     (messages.error if error else messages.success)(request, notice)
     return redirect(reverse("devices:active") + "#pending-registrations")
 
@@ -171,16 +211,19 @@ def device_add(request: CompanyRequest) -> HttpResponse:
                 except ValidationError as exc:
                     form.add_error(None, exc)
                 else:
+                    notice = f"{device.nickname} added. Its registration code is shown in Pending Registrations."
                     if request.htmx:
-                        # The event's plain-name form, which clients of this page rely on;
-                        # django-htmx's trigger_client_event would send it as JSON.
-                        response = HttpResponse(status=204)
-                        response["HX-Trigger"] = "registrations-changed"
-                        return response
-                    messages.success(
-                        request, f"{device.nickname} added. Its registration code is shown in Pending Registrations."
-                    )
-                    return redirect(reverse("devices:active") + "#pending-registrations")
+                        # The toast first: it closes the dialog before Pending Registrations
+                        # refreshes, then the new row is scrolled to, flashed and focused.
+                        response = _toast(
+                            HttpResponse(status=204),
+                            notice,
+                            highlight=f"#pending-{device.pk}",
+                            wait_for="pending-registrations",
+                        )
+                        return trigger_client_event(response, "registrations-changed")
+                    messages.success(request, notice)
+                    return redirect(reverse("devices:active") + f"#pending-{device.pk}")
     else:
         form = DeviceSettingsForm(user=request.user)
     return _render_dialog(request, form, form_action=reverse("devices:add"), refocus=refocus)
@@ -222,20 +265,23 @@ def _render_dialog(
 
 
 def _back_to_list(request: CompanyRequest, notice: str) -> HttpResponse:
-    """After Edit or Delete: the Active Devices page again, with a message naming the device."""
+    """
+    After Edit or Delete, a message naming the device. On the list over htmx:
+    a toast, the registered devices (search kept) and Pending Registrations
+    with the license counts refresh in place, and the row acted on is
+    scrolled to; otherwise the Active Devices page again.
+    """
+    list_url = reverse("devices:active")
+    if request.htmx and urlsplit(request.htmx.current_url or "").path == list_url:
+        response = _toast(HttpResponse(status=204), notice, wait_for="device-table")
+        trigger_client_event(response, "devices-changed")
+        return trigger_client_event(response, "registrations-changed")
     messages.success(request, notice)
     if request.htmx:
-        # From the dialog on the list, reload the list as it is (search kept);
-        # from the Edit page itself, go to the list.
-        list_url = reverse("devices:active")
-        response: HttpResponse = (
-            HttpResponseClientRefresh()
-            if urlsplit(request.htmx.current_url or "").path == list_url
-            else HttpResponseClientRedirect(list_url)
-        )
-        # No content: htmx acts on the header alone, and the dialog is left as it is.
-        response.status_code = 204
-        return response
+        # From the Edit page itself: go to the list. No content: htmx acts on the header alone.
+        redirect_response = HttpResponseClientRedirect(list_url)
+        redirect_response.status_code = 204
+        return redirect_response
     return redirect("devices:active")
 
 
@@ -374,13 +420,21 @@ def email_resend(request: CompanyRequest, pk: int) -> HttpResponse:
 
 @company_member_required
 def devices_report(request: CompanyRequest) -> StreamingHttpResponse:
-    """DeviceReport.csv of every registered device in the current search, streamed."""
+    """
+    DeviceReport.csv of the current search, streamed: its statistics (counted
+    now, inside the company scope), then every registered device in it.
+    """
     search = DeviceSearch.from_query(request.GET)
+    statistics = device_report_statistics(user=request.user, search=search)
     rows = device_report_rows(user=request.user, search=search)
-    response = StreamingHttpResponse(
-        report_lines(rows, time_zone=request.company.default_time_zone),
-        content_type="text/csv; charset=utf-8",
+    lines = report_lines(
+        rows,
+        statistics=statistics,
+        company=request.company.name,
+        search=device_search_description(user=request.user, search=search),
+        time_zone=request.company.default_time_zone,
     )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="DeviceReport.csv"'
     response["Cache-Control"] = "no-store"
     return response
@@ -391,3 +445,103 @@ def device_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     """One device's settings and what it reported; 404 outside the user's reach."""
     device = device_get_for_company(user=request.user, pk=pk)
     return render(request, "devices/device_detail.html", {"device": device})
+
+
+def _saved_views_answer(
+    request: CompanyRequest,
+    *,
+    query: str,
+    notice: str = "",
+    error: bool = False,
+    save_form: SavedViewForm | None = None,
+    rename_form: tuple[int, SavedViewForm] | None = None,
+) -> HttpResponse:
+    """
+    After a saved-view action. htmx: the Saved views panel again, with the
+    outcome or the form's errors. Otherwise the page with the same list
+    (``query``) and a message.
+    """
+    if request.htmx:
+        context = {
+            "saved_views": saved_view_list(user=request.user),
+            "current_query": query,
+            "save_form": save_form or SavedViewForm(initial={"query": query}),
+            "rename_form": rename_form,
+            "saved_views_notice": notice,
+            "saved_views_notice_is_error": error,
+        }
+        return render(request, f"{ACTIVE_DEVICES}#saved-views", context)
+    if notice:
+        (messages.error if error else messages.success)(request, notice)
+    return redirect(reverse("devices:active") + (f"?{query}" if query else "") + "#saved-views")
+
+
+def _form_errors(form: SavedViewForm) -> str:
+    return " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
+
+
+def _normalised_query(form: SavedViewForm) -> str:
+    """The list the form was sent from, as the page itself writes its query string."""
+    raw = str(form.data.get("query", ""))[:4000]
+    return DeviceListState.from_query(QueryDict(raw)).as_query_string()
+
+
+@company_member_required
+@require_POST
+def saved_view_create(request: CompanyRequest) -> HttpResponse:
+    """Save current as…: the list as it is (search, filters, sort, page size) under a name."""
+    form = SavedViewForm(request.POST)
+    query = _normalised_query(form)
+    if form.is_valid():
+        try:
+            view = services.saved_view_create(
+                acting_user=request.user,
+                name=form.cleaned_data["name"],
+                state=DeviceListState.from_query(QueryDict(query)),
+                is_shared=form.cleaned_data["is_shared"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            notice = f"View {view.name} saved" + (" and shared with the company." if view.is_shared else ".")
+            return _saved_views_answer(request, query=query, notice=notice)
+    if request.htmx:
+        return _saved_views_answer(request, query=query, save_form=form)
+    return _saved_views_answer(request, query=query, notice=_form_errors(form), error=True)
+
+
+@company_member_required
+@require_POST
+def saved_view_rename(request: CompanyRequest, pk: int) -> HttpResponse:
+    """Rename one's own saved view, and share or unshare it; another person's answers 404."""
+    view = saved_view_get_for_owner(user=request.user, pk=pk)
+    form = SavedViewForm(request.POST)
+    query = _normalised_query(form)
+    if form.is_valid():
+        old_name = view.name
+        try:
+            services.saved_view_rename(
+                acting_user=request.user,
+                view=view,
+                name=form.cleaned_data["name"],
+                is_shared=form.cleaned_data["is_shared"],
+            )
+        except ValidationError as exc:
+            view.name = old_name
+            form.add_error(None, exc)
+        else:
+            return _saved_views_answer(request, query=query, notice=f"View {view.name} saved.")
+    if request.htmx:
+        return _saved_views_answer(request, query=query, rename_form=(view.pk, form))
+    return _saved_views_answer(request, query=query, notice=_form_errors(form), error=True)
+
+
+@company_member_required
+@require_POST
+def saved_view_delete(request: CompanyRequest, pk: int) -> HttpResponse:
+    """Delete one's own saved view; another person's answers 404."""
+    view = saved_view_get_for_owner(user=request.user, pk=pk)
+    name = view.name
+    services.saved_view_delete(acting_user=request.user, view=view)
+    query = DeviceListState.from_query(QueryDict(str(request.POST.get("query", ""))[:4000])).as_query_string()
+    return _saved_views_answer(request, query=query, notice=f"View {name} deleted.")

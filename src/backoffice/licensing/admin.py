@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_suspend, license_unsuspend, license_update
@@ -51,10 +52,20 @@ class LicenseAdmin(ServiceModelAdmin):
     def suspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
         for lic in queryset.select_related("company"):
             license_suspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
-        self.message_user(request, f"Suspended {queryset.count()} license(s).", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Suspended %(count)d license.", "Suspended %(count)d licenses.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Unsuspend selected licenses")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
         for lic in queryset.select_related("company"):
             license_unsuspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
-        self.message_user(request, f"Unsuspended {queryset.count()} license(s).", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Unsuspended %(count)d license.", "Unsuspended %(count)d licenses.", count) % {"count": count},
+            messages.SUCCESS,
+        )

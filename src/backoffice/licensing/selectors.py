@@ -1,9 +1,10 @@
 """Reads on licenses."""
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from backoffice.licensing.choices import LicenseStatus
@@ -24,22 +25,54 @@ def license_active_q(*, day: datetime.date | None = None, prefix: str = "") -> Q
     return license_status_q(LicenseStatus.ACTIVE, day=day, prefix=prefix)
 
 
+# Which licenses are held by a registration code that expired before the
+# device was registered. Devices (above this app) know what an expired code
+# is; they set the filter from their AppConfig.ready, as they set the
+# outbox's renderer, so that licensing never imports devices. Given the time
+# of the read, it answers a filter on License (reaching the device through
+# the reverse one-to-one ``device``).
+ExpiredCodeHoldFilter = Callable[[datetime.datetime], Q]
+_expired_code_hold_filters: list[ExpiredCodeHoldFilter] = []
+
+
+def license_expired_code_hold_register(hold_filter: ExpiredCodeHoldFilter) -> None:
+    """Set how a license held by an expired registration code is recognised (once, from the devices app)."""
+    _expired_code_hold_filters[:] = [hold_filter]
+
+
+def license_held_by_expired_code_q(*, now: datetime.datetime | None = None) -> Q:
+    """
+    A filter for licenses held by a never-registered device whose code has
+    expired (the license is released after the company's grace period). No
+    license matches when no app registered the rule.
+    """
+    if not _expired_code_hold_filters:
+        return Q(pk__isnull=True)  # matches no license
+    return _expired_code_hold_filters[0](now or timezone.now())
+
+
 @dataclass(frozen=True)
 class LicenseCounts:
     total: int
     free: int
+    held_by_expired_codes: int = 0
 
 
 def license_counts() -> LicenseCounts:
     """
     Count the scoped company's licenses: Total is every license, Free those
-    that are active and held by no device (pending or registered). One query.
+    that are active and held by no device (pending or registered), so a
+    license held by an expired code is not free until it is released; and
+    how many licenses expired codes hold. One query.
     """
     counts = License.objects.aggregate(
         total=Count("id"),
         free=Count("id", filter=license_active_q() & Q(device__isnull=True)),
+        held_by_expired_codes=Count("id", filter=license_held_by_expired_code_q()),
     )
-    return LicenseCounts(total=counts["total"], free=counts["free"])
+    return LicenseCounts(
+        total=counts["total"], free=counts["free"], held_by_expired_codes=counts["held_by_expired_codes"]
+    )
 
 
 def license_free_list() -> QuerySet[License]:
@@ -50,10 +83,15 @@ def license_free_list() -> QuerySet[License]:
 def license_list(*, status: str = "") -> QuerySet[License]:
     """
     The scoped company's licenses by number, each with the device holding it
-    (joined, so the page runs a fixed number of queries). ``status`` filters
-    by derived status; an unknown or empty value lists all.
+    (joined, so the page runs a fixed number of queries) and
+    ``held_by_expired_code``. ``status`` filters by derived status; an
+    unknown or empty value lists all.
     """
-    licenses = License.objects.select_related("device", "device__team").order_by("number", "id")
+    licenses = (
+        License.objects.select_related("device", "device__team")
+        .annotate(held_by_expired_code=ExpressionWrapper(license_held_by_expired_code_q(), output_field=BooleanField()))
+        .order_by("number", "id")
+    )
     if status in LicenseStatus.values:
         licenses = licenses.filter(license_status_q(status))
     return licenses

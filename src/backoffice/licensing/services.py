@@ -10,6 +10,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import ngettext
 
 from backoffice.audit.services import audit_record
 from backoffice.licensing.choices import LicenseType
@@ -81,7 +82,9 @@ def license_issue(
             company=company,
             actor=acting_user,
             action="license.issued",
-            summary=f"{count} {license_type} license{'' if count == 1 else 's'} issued: {numbers[0]}–{numbers[-1]}",
+            summary=ngettext("%(count)d %(type)s license issued", "%(count)d %(type)s licenses issued", count)
+            % {"count": count, "type": license_type}
+            + f": {numbers[0]}–{numbers[-1]}",
             data={
                 "numbers": numbers,
                 "license_type": license_type,

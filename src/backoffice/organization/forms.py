@@ -9,17 +9,20 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from backoffice.core.forms import TimeZoneField
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.organization.selectors import (
     area_choices,
     area_name_taken,
+    client_name_taken,
     employee_email_taken,
     team_choices,
     team_name_taken,
     team_none,
 )
-from backoffice.tenancy.forms import PageForm, TimeZoneField
+from backoffice.organization.services import client_name_taken_message
+from backoffice.tenancy.forms import PageForm
 from backoffice.tenancy.models import User
 
 
@@ -96,11 +99,25 @@ class ClientForm(PageForm):
         label="Active", required=False, help_text="Inactive clients are not offered on devices."
     )
 
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.client = client
         if user.company is not None and user.company.area_support:
             self.fields["area"] = _area_field()
             self.order_fields(["name", "client_type", "area", "is_active"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        name, client_type = cleaned.get("name"), cleaned.get("client_type")
+        if (
+            name
+            and client_type
+            and client_name_taken(
+                name=name, client_type=client_type, exclude_pk=self.client.pk if self.client else None
+            )
+        ):
+            self.add_error("name", client_name_taken_message(name=name, client_type=client_type))
+        return cleaned
 
     @classmethod
     def initial_for(cls, client: Client) -> dict[str, Any]:

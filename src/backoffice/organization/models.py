@@ -104,6 +104,15 @@ class Client(CompanyOwnedModel, TimeStampedModel):
         ordering = ["name"]
         indexes = [models.Index(fields=["company", "client_type", "is_active"], name="org_client_type_idx")]
         constraints = [
+            # One "Metro Ford" per type: two would be listed twice, and could
+            # not be told apart, in a device's Assigned Clients and preview.
+            models.UniqueConstraint(
+                "company",
+                "client_type",
+                Lower("name"),
+                name="organization_client_unique_name_per_type",
+                violation_error_message="A client of this type with this name already exists.",
+            ),
             models.UniqueConstraint(fields=["company", "id"], name="organization_client_company_id"),
         ]
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import ngettext
 
 from backoffice.core.text import ID_MAX_DIGITS, NO_SUCH_ID, id_parse, text_is_clean, text_problem
 from backoffice.organization.choices import ClientType
@@ -70,10 +71,6 @@ def team_members(*, team: Team) -> TeamMembers:
     )
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def team_delete_refusal(*, team: Team) -> str:
     """The sentence that says why ``team`` cannot be deleted, or "" when it can."""
     if team.is_default:
@@ -83,11 +80,14 @@ def team_delete_refusal(*, team: Team) -> str:
         return ""
     parts = []
     if members.devices:
-        parts.append(_plural(members.devices, "device"))
+        parts.append(ngettext("%(n)d device", "%(n)d devices", members.devices) % {"n": members.devices})
     if members.employees:
-        parts.append(_plural(members.employees, "employee"))
+        parts.append(ngettext("%(n)d employee", "%(n)d employees", members.employees) % {"n": members.employees})
     if members.administrators:
-        parts.append(_plural(members.administrators, "Team Administrator"))
+        parts.append(
+            ngettext("%(n)d Team Administrator", "%(n)d Team Administrators", members.administrators)
+            % {"n": members.administrators}
+        )
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Move its {listed} to another team first."
 
@@ -226,6 +226,14 @@ def team_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
 # Clients
 
 
+def client_name_taken(*, name: str, client_type: str, exclude_pk: int | None = None) -> bool:
+    """Whether the scoped company has another client of ``client_type`` named ``name`` in any case."""
+    clients = Client.objects.filter(name__iexact=name.strip(), client_type=client_type)
+    if exclude_pk is not None:
+        clients = clients.exclude(pk=exclude_pk)
+    return clients.exists()
+
+
 @dataclass(frozen=True)
 class ClientSearch:
     """The client list's search boxes: name (substring), type, area id, active flag."""
@@ -304,8 +312,9 @@ def wholesale_client_search(*, q: str, limit: int = CLIENT_SEARCH_LIMIT) -> list
 def wholesale_client_pick(*, text: str) -> tuple[Client | None, str]:
     """
     The client meant by the text of the Assigned Clients box: an entry of the
-    list ("Name · #12"), else the one active wholesale client with exactly
-    that name. Returns the client, or None and the reason to show.
+    list ("Name · #12"), else the active wholesale client with exactly that
+    name in any case (at most one: names are unique per company and type).
+    Returns the client, or None and the reason to show.
     """
     text = text.strip()
     if not text:
@@ -319,11 +328,9 @@ def wholesale_client_pick(*, text: str) -> tuple[Client | None, str]:
         client = clients.filter(pk=int(match.group(1))).first()
         if client is not None:
             return client, ""
-    named = list(clients.filter(name__iexact=text)[:2])
-    if len(named) == 1:
-        return named[0], ""
-    if named:
-        return None, f"Several wholesale clients are called “{text}”; choose one from the list."
+    named = clients.filter(name__iexact=text).order_by("pk").first()
+    if named is not None:
+        return named, ""
     return None, f"No active wholesale client is called “{text}”; choose one from the list."
 
 

@@ -31,6 +31,7 @@ from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
 from backoffice.organization.selectors import (
     area_name_taken,
+    client_name_taken,
     employee_email_taken,
     team_delete_refusal,
     team_name_taken,
@@ -50,6 +51,12 @@ DEFAULT_TEAM_NAME = "Default Team"
 TEAM_NAME_TAKEN = "A team with this name already exists."
 AREA_NAME_TAKEN = "An area with this name already exists."
 EMPLOYEE_EMAIL_TAKEN = "An active employee with this email already exists."
+
+
+def client_name_taken_message(*, name: str, client_type: str) -> str:
+    """What the client form says when another client of the type has the name (in any case)."""
+    label = f" {str(ClientType(client_type).label).lower()}" if client_type in ClientType.values else ""
+    return f"A{label} client named {name.strip()} already exists."
 
 
 # Companies
@@ -464,7 +471,7 @@ def area_delete(*, acting_user: Actor, area: Area, company: Company | None = Non
 # Clients
 
 
-def _client_fields(*, company: Company, name: str, client_type: str, area: Area | None) -> str:
+def _client_fields(*, company: Company, name: str, client_type: str, area: Area | None, exclude_pk: int | None) -> str:
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
@@ -475,10 +482,23 @@ def _client_fields(*, company: Company, name: str, client_type: str, area: Area 
         errors["client_type"] = "Choose Retail or Wholesale."
     if area is not None and not company.area_support:
         errors["area"] = "Areas need the Area Support subscription."
+    if (
+        "name" not in errors
+        and "client_type" not in errors
+        and client_name_taken(name=name, client_type=client_type, exclude_pk=exclude_pk)
+    ):
+        errors["name"] = client_name_taken_message(name=name, client_type=client_type)
     if errors:
         raise ValidationError(errors)
     _check_same_company(company, area)
     return name
+
+
+def _client_name_guard(*, name: str, client_type: str, exclude_pk: int | None) -> AbstractContextManager[None]:
+    return taken_meanwhile(
+        ValidationError({"name": client_name_taken_message(name=name, client_type=client_type)}),
+        taken=lambda: client_name_taken(name=name, client_type=client_type, exclude_pk=exclude_pk),
+    )
 
 
 @transaction.atomic
@@ -491,12 +511,13 @@ def client_create(
     is_active: bool = True,
     company: Company | None = None,
 ) -> Client:
-    """Add a client of the company."""
+    """Add a client of the company; its name must be new among the company's clients of its type (any case)."""
     with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
-        name = _client_fields(company=company, name=name, client_type=client_type, area=area)
-        client = Client.objects.create(
-            company=company, name=name, client_type=client_type, area=area, is_active=is_active
-        )
+        name = _client_fields(company=company, name=name, client_type=client_type, area=area, exclude_pk=None)
+        with _client_name_guard(name=name, client_type=client_type, exclude_pk=None):
+            client = Client.objects.create(
+                company=company, name=name, client_type=client_type, area=area, is_active=is_active
+            )
         audit_record(
             company=company,
             actor=acting_user,
@@ -521,7 +542,8 @@ def client_update(
 ) -> Client:
     """
     Change a client. Without Area Support the area is left as it was, since
-    the form does not offer it (an operator may remove it).
+    the form does not offer it (an operator may remove it). The name must stay
+    unique among the company's clients of the (new) type, in any case.
     """
     operator = company is not None
     with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
@@ -529,14 +551,15 @@ def client_update(
         checked = _area_to_check(company=company, operator=operator, area=area, current=client.area)
         if not company.area_support and not operator:
             area = client.area
-        name = _client_fields(company=company, name=name, client_type=client_type, area=checked)
+        name = _client_fields(company=company, name=name, client_type=client_type, area=checked, exclude_pk=client.pk)
         _check_same_company(company, area)
         before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
         client.name = name
         client.client_type = client_type
         client.area = area
         client.is_active = is_active
-        client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
+        with _client_name_guard(name=name, client_type=client_type, exclude_pk=client.pk):
+            client.save(update_fields=["name", "client_type", "area", "is_active", "changed_at"])
         audit_record(
             company=company,
             actor=acting_user,

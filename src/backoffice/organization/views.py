@@ -9,7 +9,6 @@ from django.views.decorators.http import require_POST
 
 from backoffice.core.pagination import paginate
 from backoffice.core.text import search_ignored_message
-from backoffice.core.timezones import time_zone_choices
 from backoffice.organization import services
 from backoffice.organization.forms import AreaForm, ClientForm, EmployeeForm, TeamForm
 from backoffice.organization.selectors import (
@@ -46,9 +45,7 @@ def team_detail(request: CompanyRequest, pk: int) -> HttpResponse:
 
 
 def _team_form_page(request: CompanyRequest, form: TeamForm, team: object = None) -> HttpResponse:
-    return render(
-        request, "organization/team_form.html", {"form": form, "team": team, "time_zones": time_zone_choices()}
-    )
+    return render(request, "organization/team_form.html", {"form": form, "team": team})
 
 
 @administrator_required
@@ -283,7 +280,7 @@ def client_add(request: CompanyRequest) -> HttpResponse:
 @administrator_required
 def client_edit(request: CompanyRequest, pk: int) -> HttpResponse:
     client = client_get_for_company(user=request.user, pk=pk)
-    form = ClientForm(request.POST or None, user=request.user, initial=ClientForm.initial_for(client))
+    form = ClientForm(request.POST or None, user=request.user, client=client, initial=ClientForm.initial_for(client))
     if request.method == "POST" and form.is_valid():
         try:
             services.client_update(

@@ -45,6 +45,7 @@ class CompanyAdmin(ServiceModelAdmin):
             default_time_zone=data["default_time_zone"],
             area_support=data["area_support"],
             default_functionality=data["default_functionality"],
+            expired_code_grace_days=data.get("expired_code_grace_days"),
         )
 
 

@@ -4,11 +4,12 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from backoffice.core.forms import TIME_ZONE_HELP, TimeZoneField
 from backoffice.core.text import TextRulesFormMixin
-from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
-from backoffice.tenancy.models import User
+from backoffice.tenancy.models import DEFAULT_EXPIRED_CODE_GRACE_DAYS, MAX_EXPIRED_CODE_GRACE_DAYS, User
 from backoffice.tenancy.selectors import user_email_taken, user_team_choices
+from backoffice.tenancy.services import NO_FUNCTIONALITY
 from backoffice.tenancy.validation import password_check
 
 
@@ -45,27 +46,6 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
-
-
-class TimeZoneField(forms.CharField):
-    """
-    A time zone typed or picked from the page's ``<datalist id="time-zones">``
-    and checked against the IANA list on the server.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 64)
-        kwargs.setdefault(
-            "widget", forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"})
-        )
-        kwargs.setdefault("help_text", "Type to search, e.g. Chicago or Europe/Berlin.")
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> str:
-        name = (super().clean(value) or "").strip().replace(" ", "_")
-        if name and not is_valid_time_zone(name):
-            raise ValidationError("Choose a time zone from the list, e.g. America/Chicago.", code="invalid_time_zone")
-        return name
 
 
 def _team_field(user: User) -> forms.ModelChoiceField:
@@ -142,12 +122,35 @@ class UserUpdateForm(PageForm):
 
 class CompanySettingsForm(PageForm):
     default_time_zone = TimeZoneField(
-        label="Default time zone", help_text="Used for dates on every page and for new teams."
+        label="Default time zone", help_text=f"Used for dates on every page and for new teams. {TIME_ZONE_HELP}"
     )
     default_functionality = forms.MultipleChoiceField(
         label="Allowed functionality",
         choices=Functionality.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text='What a device with "Use Company Settings" may use in ReconPro.',
+        help_text='What a device with "Use Company Settings" may use in ReconPro. Pick at least one.',
     )
+    expired_code_grace_days = forms.IntegerField(
+        label="Release the license of an expired code after (days)",
+        min_value=0,
+        max_value=MAX_EXPIRED_CODE_GRACE_DAYS,
+        initial=DEFAULT_EXPIRED_CODE_GRACE_DAYS,
+        help_text=(
+            "A device that was never registered keeps its license this many days after its registration code "
+            "expired, so Replace can still send a new code; then the license is released for another device. "
+            f"0 releases it as soon as the code expires; at most {MAX_EXPIRED_CODE_GRACE_DAYS}."
+        ),
+        error_messages={
+            "required": f"Enter a number of days from 0 to {MAX_EXPIRED_CODE_GRACE_DAYS}.",
+            "invalid": f"Enter a number of days from 0 to {MAX_EXPIRED_CODE_GRACE_DAYS}.",
+            "min_value": f"Enter a number of days from 0 to {MAX_EXPIRED_CODE_GRACE_DAYS}.",
+            "max_value": f"Enter a number of days from 0 to {MAX_EXPIRED_CODE_GRACE_DAYS}.",
+        },
+    )
+
+    def clean_default_functionality(self) -> list[str]:
+        chosen = self.cleaned_data["default_functionality"]
+        if not chosen:
+            raise ValidationError(NO_FUNCTIONALITY, code="required")
+        return chosen

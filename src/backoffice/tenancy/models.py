@@ -1,5 +1,6 @@
 """Companies (the tenants) and the Back Office users who sign in to them."""
 
+import datetime
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -8,6 +9,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from backoffice.tenancy.choices import Functionality, Role
+
+# How long a never-registered device keeps its license after its code expired.
+DEFAULT_EXPIRED_CODE_GRACE_DAYS = 7
+MAX_EXPIRED_CODE_GRACE_DAYS = 90
 
 
 def default_functionality() -> list[str]:
@@ -31,6 +36,14 @@ class Company(models.Model):
         default=default_functionality,
         help_text='The ReconPro functionality a device gets with "Use Company Settings".',
     )
+    expired_code_grace_days = models.PositiveSmallIntegerField(
+        "license release after an expired code (days)",
+        default=DEFAULT_EXPIRED_CODE_GRACE_DAYS,
+        help_text=(
+            "A device that was never registered keeps its license this many days after its registration code "
+            "expired; then the license is released for another device. 0 releases it as soon as the code expires."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
 
@@ -38,6 +51,11 @@ class Company(models.Model):
         verbose_name_plural = "companies"
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expired_code_grace_days__lte=MAX_EXPIRED_CODE_GRACE_DAYS),
+                name="tenancy_company_grace_days_range",
+                violation_error_message=f"Enter 0 to {MAX_EXPIRED_CODE_GRACE_DAYS} days.",
+            ),
             # Names are compared in any case (as operators type them), so two
             # companies racing to be "Acme" and "ACME" cannot both be created.
             models.UniqueConstraint(
@@ -49,6 +67,11 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def expired_code_grace(self) -> datetime.timedelta:
+        """How long after its code expired a never-registered device keeps its license."""
+        return datetime.timedelta(days=self.expired_code_grace_days)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -21,7 +21,7 @@ from backoffice.audit.services import audit_record
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
-from backoffice.tenancy.models import Company, User
+from backoffice.tenancy.models import MAX_EXPIRED_CODE_GRACE_DAYS, Company, User
 from backoffice.tenancy.permissions import REFUSED, Actor, require_operator, require_role
 from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.selectors import company_name_taken, user_email_taken
@@ -33,6 +33,9 @@ COMPANY_NAME_MAX_LENGTH = 120
 
 EMAIL_TAKEN = "A user with this email already exists."
 COMPANY_NAME_TAKEN = "A company with this name already exists."
+NO_FUNCTIONALITY = (
+    "Pick at least one function: with none, ReconPro would offer nothing on the devices that use company settings."
+)
 
 
 @contextmanager
@@ -295,6 +298,14 @@ def _functionality_errors(default_functionality: object) -> str:
     unknown = sorted(set(default_functionality) - set(Functionality.values))
     if unknown:
         return f"Unknown functionality: {', '.join(unknown)}."
+    if not default_functionality:
+        return NO_FUNCTIONALITY
+    return ""
+
+
+def _grace_days_errors(days: object) -> str:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_EXPIRED_CODE_GRACE_DAYS:
+        return f"Enter a number of days from 0 to {MAX_EXPIRED_CODE_GRACE_DAYS}."
     return ""
 
 
@@ -304,11 +315,20 @@ def _in_choice_order(default_functionality: list[str]) -> list[str]:
 
 
 @transaction.atomic
-def company_settings_update(*, acting_user: User, default_time_zone: str, default_functionality: list[str]) -> Company:
+def company_settings_update(
+    *,
+    acting_user: User,
+    default_time_zone: str,
+    default_functionality: list[str],
+    expired_code_grace_days: int | None = None,
+) -> Company:
     """
-    Change the company's default time zone and the functionality a device
-    gets with "Use Company Settings". Area Support is a subscription that
-    operators switch, so it is not changed here.
+    Change the company's default time zone, the functionality a device gets
+    with "Use Company Settings" (at least one function: with none, the app
+    would offer nothing on those devices) and how many days a never-registered
+    device keeps its license after its code expired (``None`` keeps it).
+    Area Support is a subscription that operators switch, so it is not
+    changed here.
     """
     company = require_role(acting_user, Role.ADMINISTRATOR)
     errors: dict[str, str] = {}
@@ -316,13 +336,21 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
         errors["default_time_zone"] = "Choose a time zone from the list, e.g. America/Chicago."
     if functionality_error := _functionality_errors(default_functionality):
         errors["default_functionality"] = functionality_error
+    if expired_code_grace_days is not None and (grace_error := _grace_days_errors(expired_code_grace_days)):
+        errors["expired_code_grace_days"] = grace_error
     if errors:
         raise ValidationError(errors)
     company = Company.objects.select_for_update().get(pk=company.pk)
-    before = {"default_time_zone": company.default_time_zone, "default_functionality": company.default_functionality}
+    before = {
+        "default_time_zone": company.default_time_zone,
+        "default_functionality": company.default_functionality,
+        "expired_code_grace_days": company.expired_code_grace_days,
+    }
     company.default_time_zone = default_time_zone
     company.default_functionality = _in_choice_order(default_functionality)
-    company.save(update_fields=["default_time_zone", "default_functionality", "changed_at"])
+    if expired_code_grace_days is not None:
+        company.expired_code_grace_days = expired_code_grace_days
+    company.save(update_fields=["default_time_zone", "default_functionality", "expired_code_grace_days", "changed_at"])
     acting_user.company = company
     audit_record(
         company=company,
@@ -335,6 +363,7 @@ def company_settings_update(*, acting_user: User, default_time_zone: str, defaul
             "after": {
                 "default_time_zone": company.default_time_zone,
                 "default_functionality": company.default_functionality,
+                "expired_code_grace_days": company.expired_code_grace_days,
             },
         },
     )
@@ -350,10 +379,12 @@ def company_update(
     default_time_zone: str,
     area_support: bool,
     default_functionality: list[str],
+    expired_code_grace_days: int | None = None,
 ) -> Company:
     """
     Operators only (the Django admin): rename a company, switch its Area
-    Support subscription and change its settings.
+    Support subscription and change its settings (``expired_code_grace_days``
+    None keeps it).
     """
     require_operator(acting_user)
     name = name.strip()
@@ -368,15 +399,19 @@ def company_update(
         errors["default_time_zone"] = "Choose a time zone from the IANA list, e.g. America/Chicago."
     if functionality_error := _functionality_errors(default_functionality):
         errors["default_functionality"] = functionality_error
+    if expired_code_grace_days is not None and (grace_error := _grace_days_errors(expired_code_grace_days)):
+        errors["expired_code_grace_days"] = grace_error
     if errors:
         raise ValidationError(errors)
     company = Company.objects.select_for_update().get(pk=company.pk)
-    fields = ("name", "default_time_zone", "area_support", "default_functionality")
+    fields = ("name", "default_time_zone", "area_support", "default_functionality", "expired_code_grace_days")
     before = {field: getattr(company, field) for field in fields}
     company.name = name
     company.default_time_zone = default_time_zone
     company.area_support = area_support
     company.default_functionality = _in_choice_order(default_functionality)
+    if expired_code_grace_days is not None:
+        company.expired_code_grace_days = expired_code_grace_days
     name_taken = ValidationError({"name": COMPANY_NAME_TAKEN})
     with taken_meanwhile(name_taken, taken=lambda: company_name_taken(name=name, exclude_pk=company.pk)):
         company.save(update_fields=[*fields, "changed_at"])

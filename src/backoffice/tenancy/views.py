@@ -8,7 +8,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from backoffice.core.timezones import time_zone_choices
 from backoffice.tenancy import services
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.forms import (
@@ -19,6 +18,7 @@ from backoffice.tenancy.forms import (
     add_service_errors,
 )
 from backoffice.tenancy.http import CompanyRequest
+from backoffice.tenancy.models import Company
 from backoffice.tenancy.permissions import administrator_required, company_member_required
 from backoffice.tenancy.selectors import user_get_for_company, user_list
 
@@ -122,25 +122,28 @@ def company_settings(request: CompanyRequest) -> HttpResponseBase:
     """
     if request.method == "POST":
         return _company_settings_save(request)
-    company = request.company
-    form = CompanySettingsForm(
-        initial={
-            "default_time_zone": company.default_time_zone,
-            "default_functionality": company.default_functionality,
-        }
-    )
-    return _company_settings_page(request, form)
+    return _company_settings_page(request, CompanySettingsForm(initial=_company_settings_initial(request.company)))
+
+
+def _company_settings_initial(company: Company) -> dict[str, object]:
+    """What the form starts from: also on POST, so that a stored time-zone alias stays valid."""
+    return {
+        "default_time_zone": company.default_time_zone,
+        "default_functionality": company.default_functionality,
+        "expired_code_grace_days": company.expired_code_grace_days,
+    }
 
 
 @administrator_required
 def _company_settings_save(request: CompanyRequest) -> HttpResponse:
-    form = CompanySettingsForm(request.POST)
+    form = CompanySettingsForm(request.POST, initial=_company_settings_initial(request.company))
     if form.is_valid():
         try:
             services.company_settings_update(
                 acting_user=request.user,
                 default_time_zone=form.cleaned_data["default_time_zone"],
                 default_functionality=form.cleaned_data["default_functionality"],
+                expired_code_grace_days=form.cleaned_data["expired_code_grace_days"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -156,7 +159,6 @@ def _company_settings_page(request: CompanyRequest, form: CompanySettingsForm) -
         "tenancy/settings.html",
         {
             "form": form,
-            "time_zones": time_zone_choices(),
             "functionality_labels": [
                 label for value, label in Functionality.choices if value in request.company.default_functionality
             ],

@@ -9,18 +9,20 @@ of the dialog's three tabs and its cleaning belong together.
 """
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from backoffice.core.forms import TimeZoneField
 from backoffice.core.text import TextRulesFormMixin, id_parse
-from backoffice.core.timezones import time_zone_choices
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.selectors.dialog import DialogReads, device_dialog_reads
+from backoffice.devices.selectors.registration import pending_nickname_taken
 from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, MAX_RECIPIENTS
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_free_list, license_list
@@ -28,8 +30,6 @@ from backoffice.organization.models import Employee, Team
 from backoffice.organization.selectors import employee_recipient_choices, team_visible_queryset
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
-
-USE_TEAM_TIME_ZONE = "(Use Team's default time zone)"
 
 # Buttons of the dialog other than OK: they change the Recipients box and
 # show the form again, with htmx or as a normal form round-trip.
@@ -45,6 +45,18 @@ DIALOG_ACTIONS = (ACTION_ADD_EMPLOYEE, ACTION_ADD_CUSTOM, ACTION_ADD_CLIENT, ACT
 TABS = ("settings", "clients", "functionality")
 CLIENT_FIELDS = ("client_selection_type", "client_scope", "include_area_clients", "assigned_clients", "client_pick")
 FUNCTIONALITY_FIELDS = ("functionality_mode", "functionality")
+
+# Warnings, not refusals: the first OK shows them beside the OK button, which
+# then reads "Save anyway"; the form re-sends their keys as ``acknowledged``
+# and the second OK saves. A key names what was acknowledged (the nickname
+# itself), so a warning about another value is shown again.
+WARNING_NO_CLIENTS = "no_clients"
+
+
+@dataclass(frozen=True)
+class DialogWarning:
+    key: str
+    message: str
 
 
 class LicenseChoiceField(forms.ModelChoiceField):
@@ -64,7 +76,7 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
     """
 
     team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(queryset=None, empty_label=None)
-    time_zone = forms.ChoiceField(label="Time Zone", required=False)
+    time_zone = TimeZoneField(label="Time Zone", required=False)
     license = LicenseChoiceField(
         queryset=None,
         label="Lic.#",
@@ -146,8 +158,12 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
             self.fields["team"].error_messages["invalid_choice"] = "Team Administrators may pick only their own team."
         else:
             self.fields["team"].error_messages["invalid_choice"] = "Select one of your company's teams."
-        self.fields["time_zone"].choices = [("", USE_TEAM_TIME_ZONE), *time_zone_choices()]  # type: ignore[attr-defined]
-        self.fields["time_zone"].error_messages["invalid_choice"] = "Select a time zone from the list."
+        # Empty means the team's default: the box names the shown team's zone.
+        team_zones = {str(team.pk): team.time_zone for team in teams}
+        shown_team = str(id_parse(self.value("team")) or "")
+        self.fields["time_zone"].use_team_default(  # type: ignore[attr-defined]
+            team_zones=team_zones, team=shown_team if shown_team in team_zones else next(iter(team_zones), "")
+        )
         self.free_licenses = list(license_free_list())
         # Any license of the company is accepted here, so that one taken or
         # expired since the dialog opened gets a precise error in clean_license.
@@ -173,6 +189,7 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         self.fields["client_pick"].widget.attrs.update({"list": "client-options", "autocomplete": "off"})
         self.device_id: int | None = None
         self.tab = ""
+        self.warnings: list[DialogWarning] = []
 
     def value(self, name: str) -> Any:
         """The value of a field as the dialog shows it: posted, else initial."""
@@ -342,6 +359,67 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
     def expires_in_delta(self) -> datetime.timedelta:
         return datetime.timedelta(minutes=self.cleaned_data["expires_in"])
 
+    # Warnings
+
+    def _nickname_is_new(self, nickname: str) -> bool:
+        """A new device's nickname, or a changed one on Edit (an unchanged name was seen before)."""
+        return True
+
+    def _clients_are_new(self) -> bool:
+        """A new device's Clients tab, or a changed one on Edit."""
+        return True
+
+    def _no_clients_message(self) -> str:
+        return (
+            "No clients are assigned: with Wholesale and Selected this device will get no clients. "
+            "Add clients on the Clients tab, or save anyway."
+        )
+
+    def _collect_warnings(self) -> list[DialogWarning]:
+        cleaned = self.cleaned_data
+        warnings = []
+        nickname = cleaned.get("nickname") or ""
+        if (
+            nickname
+            and self._nickname_is_new(nickname)
+            and pending_nickname_taken(nickname=nickname, exclude_device_id=self.device_id)
+        ):
+            warnings.append(
+                DialogWarning(
+                    key=f"nickname:{nickname.casefold()}",
+                    message=f"Another device waiting for registration is already called “{nickname}”: "
+                    "their rows and codes are easy to mix up. Change the nickname, or save anyway.",
+                )
+            )
+        if (
+            self.selection_type == ClientSelectionType.WHOLESALE
+            and self.scope == ClientScope.SELECTED
+            and not self.assigned_ids
+            and not self.include_area
+            and self._clients_are_new()
+        ):
+            warnings.append(DialogWarning(key=WARNING_NO_CLIENTS, message=self._no_clients_message()))
+        return warnings
+
+    @property
+    def acknowledged(self) -> set[str]:
+        """The warnings the person has seen and confirmed with "Save anyway"."""
+        return set(_getlist(self.data, "acknowledged")) if self.is_bound else set()
+
+    @property
+    def unacknowledged_warnings(self) -> list[DialogWarning]:
+        return [warning for warning in self.warnings if warning.key not in self.acknowledged]
+
+    def is_valid(self) -> bool:
+        """
+        Valid, and every warning acknowledged: otherwise the dialog comes back
+        with the warnings (looked for only once the form has no error).
+        """
+        if not super().is_valid():
+            return False
+        self.warnings = self._collect_warnings()
+        return not self.unacknowledged_warnings
+
 
 class DeviceEditForm(DeviceSettingsForm):
     """
@@ -397,6 +475,25 @@ class DeviceEditForm(DeviceSettingsForm):
 
     def clean(self) -> dict[str, Any]:
         return forms.Form.clean(self) or {}
+
+    def _nickname_is_new(self, nickname: str) -> bool:
+        return nickname.casefold() != self.device.nickname.casefold()
+
+    def _clients_are_new(self) -> bool:
+        stored = ClientSettings.of_device(self.device)
+        return not (
+            stored.client_selection_type == ClientSelectionType.WHOLESALE
+            and stored.client_scope == ClientScope.SELECTED
+            and not stored.assigned_client_ids
+            and not stored.include_area_clients
+        )
+
+    def _no_clients_message(self) -> str:
+        return (
+            "No clients are assigned: with Wholesale and Selected this device will get only the wholesale clients "
+            "of its own service requests, inspections and work orders. Add clients on the Clients tab, or save "
+            "anyway."
+        )
 
 
 def _getlist(data: Any, key: str) -> list[str]:

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from backoffice.devices.codes import code_format, code_unseal
-from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
@@ -20,6 +20,11 @@ class PendingRegistration:
     One row of the Pending Registrations section: a pending device, or a
     registered one with a live replacement code. ``code`` is the formatted
     code while it can be used, None once it has expired (or its copy is gone).
+
+    For a never-registered device whose code has expired,
+    ``license_release_at`` is when housekeeping releases its license (the
+    code's expiry plus the company's grace days) while it still holds one;
+    ``license_released`` says that it no longer holds one.
     """
 
     device: Device
@@ -27,19 +32,34 @@ class PendingRegistration:
     code: str | None
     emails: list[OutboxEmail]
     is_expired: bool
+    license_release_at: datetime.datetime | None = None
+    license_release_due: bool = False
 
     @property
     def is_replacement(self) -> bool:
         return self.device.is_registered
 
+    @property
+    def expired_at(self) -> datetime.datetime | None:
+        """When the row's code expired; None while it can be used."""
+        return self.registration_code.expires_at if self.is_expired and self.registration_code else None
+
+    @property
+    def license_released(self) -> bool:
+        """A never-registered device without a license: housekeeping released it after its code expired."""
+        return not self.is_replacement and self.device.license_id is None
+
 
 def pending_registration_list(*, user: User, now: datetime.datetime | None = None) -> list[PendingRegistration]:
     """
     Pending devices and registered devices with a live replacement code,
-    oldest first, each with its live code and that code's emails. Three
+    oldest first, each with its live code and that code's emails, and for an
+    expired code of a never-registered device when its license is released
+    (the company's ``expired_code_grace_days`` after the expiry). Three
     queries whatever the number of rows.
     """
     now = now or timezone.now()
+    grace_days = user.company.expired_code_grace_days if user.company else 0
     devices = (
         device_visible_queryset(user=user)
         .filter(
@@ -65,6 +85,9 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
         if live is not None and not is_expired:
             plain = code_unseal(live.sealed_code)
             code = code_format(plain) if plain else None
+        release_at = None
+        if live is not None and is_expired and not device.is_registered and device.license_id is not None:
+            release_at = expired_code_release_due(expires_at=live.expires_at, grace_days=grace_days)
         rows.append(
             PendingRegistration(
                 device=device,
@@ -72,9 +95,35 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
                 code=code,
                 emails=live.email_list if live is not None else [],  # type: ignore[attr-defined]
                 is_expired=is_expired,
+                license_release_at=release_at,
+                license_release_due=release_at is not None and release_at <= now,
             )
         )
     return rows
+
+
+def pending_nickname_taken(*, nickname: str, exclude_device_id: int | None = None) -> bool:
+    """
+    Whether another device of the scoped company that is waiting for
+    registration has ``nickname`` (in any case): the Device dialog warns,
+    since two pending rows of one name are easy to mix up.
+    """
+    devices = Device.objects.filter(registered_at__isnull=True, nickname__iexact=nickname.strip())
+    if exclude_device_id is not None:
+        devices = devices.exclude(pk=exclude_device_id)
+    return devices.exists()
+
+
+def license_expired_code_hold_q(now: datetime.datetime) -> Q:
+    """
+    Licenses (a filter on ``License``) held by a never-registered device whose
+    open code has expired at ``now``: the devices' rule that the Licenses page
+    and the license counts use, registered with licensing in
+    ``DevicesConfig.ready``. Such a license is not free until housekeeping
+    releases it.
+    """
+    expired = RegistrationCode.objects.open().filter(expires_at__lte=now, device__registered_at__isnull=True)
+    return Q(device__pk__in=expired.values("device_id"))
 
 
 def registration_email_get_for_company(*, user: User, pk: object) -> OutboxEmail:

@@ -21,6 +21,12 @@ from backoffice.devices.services.registration import (
     registration_code_wipe_expired,
     registration_email_resend,
 )
+from backoffice.devices.services.saved_views import (
+    MAX_SAVED_VIEWS_PER_USER,
+    saved_view_create,
+    saved_view_delete,
+    saved_view_rename,
+)
 from backoffice.devices.services.settings import MAX_RECIPIENTS, device_add, device_delete, device_update
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "DEFAULT_CODE_LIFETIME",
     "MAX_CODE_LIFETIME",
     "MAX_RECIPIENTS",
+    "MAX_SAVED_VIEWS_PER_USER",
     "Redemption",
     "RegistrationCodeLimitReached",
     "device_add",
@@ -41,4 +48,7 @@ __all__ = [
     "registration_code_wipe_expired",
     "registration_email_resend",
     "registration_failure_record",
+    "saved_view_create",
+    "saved_view_delete",
+    "saved_view_rename",
 ]

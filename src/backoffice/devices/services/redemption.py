@@ -65,7 +65,10 @@ def registration_code_redeem(
 
     On success, inside the device's company scope: the displayed copy of the
     code is wiped, the reported details replace the stored ones, the Reg Date
-    becomes now (a re-registration through a replaced code moves it), every
+    and the Change Date both become now, from one clock reading (a
+    registration is the device's latest change, so the Change Date is never
+    before the Reg Date; a re-registration through a replaced code moves
+    both), every
     earlier credential of the device is revoked and a new one is created and
     returned (only its digest is stored). ``license_is_active`` decides
     whether the device's license lets it register; when it does not, nothing
@@ -108,10 +111,12 @@ def _device_register_claimed(
     revoked = DeviceCredential.objects.filter(device=device, revoked_at__isnull=True).update(revoked_at=now)
     credential = credential_generate()
     DeviceCredential.objects.create(company=device.company, device=device, digest=credential_digest(credential))
-    Device.objects.filter(pk=device.pk).update(**reported, registered_at=now, last_check_in_at=now)
+    # One ``now`` for both dates: the registration is the latest change.
+    Device.objects.filter(pk=device.pk).update(**reported, registered_at=now, changed_at=now, last_check_in_at=now)
     for field, value in reported.items():
         setattr(device, field, value)
     device.registered_at = now
+    device.changed_at = now
     device.last_check_in_at = now
     if revoked:
         audit_record(

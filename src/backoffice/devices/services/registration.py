@@ -1,7 +1,8 @@
 """
 Writes on registration codes made in the Back Office: issue, replace,
-revoke, cancel, the registration emails and the wiping of expired display
-copies. Redemption, by the device, is ``redemption``.
+revoke, cancel, the registration emails, the wiping of expired display
+copies and the release of licenses held by expired codes. Redemption, by
+the device, is ``redemption``.
 
 A plain registration code exists only in memory while it is issued or
 redeemed: the database keeps its keyed digest and an encrypted display copy,
@@ -17,6 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from backoffice.audit.services import audit_record
 from backoffice.core.ratelimit import Limit, ratelimit_refund, ratelimit_reserve
@@ -27,7 +29,8 @@ from backoffice.devices.codes import (
     code_seal,
     code_unseal,
 )
-from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
+from backoffice.licensing.models import License
 from backoffice.notifications.models import OutboxEmail
 from backoffice.notifications.services import (
     RenderedEmail,
@@ -35,9 +38,9 @@ from backoffice.notifications.services import (
     outbox_email_queue,
     outbox_email_requeue,
 )
-from backoffice.tenancy.models import User
+from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.permissions import HOUSEKEEPING, Actor, require_team_writer
-from backoffice.tenancy.scoping import scopes_disabled
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 
 DEFAULT_CODE_LIFETIME = datetime.timedelta(minutes=15)
 MAX_CODE_LIFETIME = datetime.timedelta(days=7)
@@ -165,6 +168,8 @@ def registration_code_replace(
     """
     require_team_writer(acting_user, team_id=device.team_id)
     device = _lock_device(device, gone="This registration was cancelled meanwhile.")
+    if device.license_id is None and not device.is_registered:
+        raise RegistrationCodeLimitReached(license_released_message(device))
     if expires_in is None:
         expires_in = _lifetime_of_last_code(device)
     revoked = revoke_open_codes(device=device, now=timezone.now())
@@ -237,10 +242,113 @@ def registration_code_wipe_expired(*, now: datetime.datetime | None = None) -> i
         return RegistrationCode.objects.filter(expires_at__lte=now, sealed_code__isnull=False).update(sealed_code=None)
 
 
+def license_released_message(device: Device) -> str:
+    """What Replace says for a never-registered device whose license was released after its code expired."""
+    return (
+        f"{device.nickname} has no license: its registration code expired and the license was released. "
+        "Pick a license in Edit, then click Replace."
+    )
+
+
+def _release_candidates(now: datetime.datetime) -> list[tuple[int, int]]:
+    """
+    ``(company id, device id)`` of never-registered devices holding a license
+    whose open code's release time has come, in every company.
+    """
+    with scopes_disabled():
+        rows = (
+            RegistrationCode.objects.open()
+            .filter(expires_at__lte=now, device__registered_at__isnull=True, device__license__isnull=False)
+            .values_list("company_id", "device_id", "expires_at", "device__company__expired_code_grace_days")
+            .order_by("expires_at", "device_id")
+        )
+        return [
+            (company_id, device_id)
+            for company_id, device_id, expires_at, grace_days in rows
+            if expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
+        ]
+
+
+def _license_release_one(*, device_id: int, now: datetime.datetime) -> bool:
+    """
+    In the device's company scope:
+    release the license of one never-registered device whose code expired
+    longer ago than its company's grace period; False when a concurrent
+    Replace, Cancel, Edit or redemption made that no longer true. Takes the
+    locks in the order of every write on a device: device, license, codes.
+    """
+    with transaction.atomic():
+        device = (
+            Device.objects.select_for_update(of=("self",))
+            .select_related("company", "license")
+            .filter(pk=device_id)
+            .first()
+        )
+        if device is None or device.is_registered or device.license_id is None:
+            return False
+        license = License.objects.select_for_update().filter(pk=device.license_id).first()
+        codes = list(RegistrationCode.objects.open().select_for_update().filter(device_id=device.pk))
+        grace_days = device.company.expired_code_grace_days
+        if not codes or any(
+            expired_code_release_due(expires_at=code.expires_at, grace_days=grace_days) > now for code in codes
+        ):
+            return False
+        number = license.number if license else ""
+        Device.objects.filter(pk=device.pk).update(license=None, changed_at=max(now, device.changed_at))
+        audit_record(
+            company=device.company,
+            actor=HOUSEKEEPING,
+            action="device.license_released",
+            obj=device,
+            summary=f"License {number} of {device.nickname} released: its registration code expired "
+            + (
+                ngettext("%(days)d day before", "%(days)d days before", grace_days) % {"days": grace_days}
+                if grace_days
+                else "and the company keeps no grace period"
+            ),
+            data={
+                "device_id": device.pk,
+                "license": number,
+                "license_type": license.license_type if license else "",
+                "registration_code_ids": [code.pk for code in codes],
+                "code_expired_at": max(code.expires_at for code in codes).isoformat(),
+                "grace_days": grace_days,
+            },
+        )
+        return True
+
+
+def registration_license_release_expired(*, now: datetime.datetime | None = None) -> int:
+    """
+    Release the licenses of never-registered devices whose registration code
+    expired longer ago than their company's ``expired_code_grace_days``, in
+    every company, as ``HOUSEKEEPING``; returns how many were released. The
+    device keeps its pending row (Expired, no license) so that the
+    administrator sees what happened; Replace then asks for a license in
+    Edit. Each release is its own transaction, safe against a concurrent
+    Replace, Cancel, Edit or redemption (each re-checks under the locks).
+    """
+    now = now or timezone.now()
+    candidates = _release_candidates(now)
+    companies = Company.objects.in_bulk({company_id for company_id, _device_id in candidates})
+    released = 0
+    for company_id, device_id in candidates:
+        with company_scope(companies[company_id]):
+            released += _license_release_one(device_id=device_id, now=now)
+    return released
+
+
 def registration_housekeeping() -> str:
     """The outbox worker's housekeeping task for registration codes, with what it did."""
     wiped = registration_code_wipe_expired()
-    return f"{HOUSEKEEPING}: wiped {wiped} expired code copies"
+    released = registration_license_release_expired()
+    return (
+        f"{HOUSEKEEPING}: "
+        + ngettext("wiped %(n)d expired code copy", "wiped %(n)d expired code copies", wiped) % {"n": wiped}
+        + ", "
+        + ngettext("released %(n)d license of expired codes", "released %(n)d licenses of expired codes", released)
+        % {"n": released}
+    )
 
 
 @transaction.atomic
@@ -268,7 +376,8 @@ def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> Outbo
         minutes = max(1, round(reservation.retry_after_seconds / 60))
         raise ValidationError(
             f"Too many resends for {device.nickname} or your company in the last hour; "
-            f"try again in {minutes} minute{'' if minutes == 1 else 's'}, or use Replace."
+            + ngettext("try again in %(n)d minute", "try again in %(n)d minutes", minutes) % {"n": minutes}
+            + ", or use Replace."
         )
     try:
         return outbox_email_requeue(

@@ -228,7 +228,10 @@ def device_update(
     locked.include_area_clients = checked.include_area_clients
     locked.functionality_mode = mode
     locked.functionality = allowed
-    locked.changed_at = timezone.now()
+    # Never before the Reg Date, even when this server's clock is behind the
+    # one that stored the registration.
+    now = timezone.now()
+    locked.changed_at = max(now, locked.registered_at) if locked.registered_at else now
     try:
         with transaction.atomic():
             locked.save(

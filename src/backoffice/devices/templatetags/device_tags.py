@@ -1,17 +1,18 @@
-"""Template helpers for showing devices."""
+"""Template helpers for showing devices: the last-seen badge, the pending search and the filters' links."""
 
 import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-register = template.Library()
+from backoffice.devices.last_seen import STATE_LABELS, last_seen_state
+from backoffice.devices.selectors import pending_registration_filter, pending_search_parse
 
-# A device that checked in within ONLINE_MINUTES is online, within IDLE_HOURS idle.
-ONLINE_MINUTES = 15
-IDLE_HOURS = 24
+register = template.Library()
 
 
 @register.simple_tag
@@ -19,13 +20,8 @@ def last_seen(value: datetime.datetime | None) -> SafeString:
     """A badge that says whether a device is online, idle or offline, with the time as a tooltip."""
     if value is None:
         return SafeString('<span class="badge badge--neutral">Never seen</span>')
-    age = timezone.now() - value
-    if age <= datetime.timedelta(minutes=ONLINE_MINUTES):
-        state, label = "online", "Online"
-    elif age <= datetime.timedelta(hours=IDLE_HOURS):
-        state, label = "idle", "Idle"
-    else:
-        state, label = "offline", "Offline"
+    state = last_seen_state(value, now=timezone.now())
+    label = STATE_LABELS[state]
     when = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     return format_html(
         '<span class="badge badge--{}" title="Last check-in {}">{}</span><span class="sub">{}</span>',
@@ -34,3 +30,43 @@ def last_seen(value: datetime.datetime | None) -> SafeString:
         label,
         when,
     )
+
+
+@dataclass(frozen=True)
+class PendingSearch:
+    """The Pending Registrations rows shown for the section's search box, and how many there are in all."""
+
+    query: str
+    rows: list[Any]
+    total: int
+
+
+@register.simple_tag(takes_context=True)
+def pending_search(context: template.Context) -> PendingSearch:
+    """
+    The rows of ``pending`` that match the section's search box (``pq``).
+
+    The box's value comes with every request the section makes: in the page's
+    URL, in its poll and in its buttons' posts (``hx-include``), so that the
+    section is rendered alike by the page, by the poll and after a write,
+    whichever view renders it.
+    """
+    request = context.get("request")
+    rows = list(context.get("pending") or [])
+    text = ""
+    if request is not None:
+        text = pending_search_parse(request.GET) or (
+            pending_search_parse(request.POST) if request.method == "POST" else ""
+        )
+    return PendingSearch(query=text, rows=pending_registration_filter(rows, text), total=len(rows))
+
+
+@register.simple_tag(takes_context=True)
+def list_url_without(context: template.Context, *names: str) -> str:
+    """The current page's query string (with its leading "?") without the parameters ``names`` and the page number."""
+    request = context["request"]
+    query = request.GET.copy()
+    for name in (*names, "page"):
+        query.pop(name, None)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"

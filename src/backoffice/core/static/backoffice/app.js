@@ -33,6 +33,13 @@
     var dialog = container.querySelector("dialog[data-modal]");
     if (!dialog || dialog.open) { return; }
     var returnTo = opener;
+    dialog.addEventListener("cancel", function (e) {
+      // Escape: a changed dialog asks first.
+      if (dialog.hasAttribute("data-dirty")) {
+        e.preventDefault();
+        askDiscard(dialog);
+      }
+    });
     dialog.addEventListener("close", function () {
       dialog.remove();
       // The section may have been refreshed meanwhile: its new button stands in for the old one.
@@ -119,6 +126,190 @@
   // Which QR disclosures are open, so that the 10-second refresh keeps them open.
   var openQr = [];
 
+  function reducedMotion() {
+    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+  }
+
+  // Toasts: one live region (#toasts) shows Django's messages and the "toast"
+  // events that htmx responses trigger ({"message", "level"}). Each has a
+  // Dismiss button; success notes fade after a while unless the pointer or
+  // focus rests on them; errors and warnings stay until dismissed.
+  var TOAST_MS = 8000, TOASTS_KEPT = 3;
+  function dismissToast(toast) {
+    toast.classList.add("is-leaving");
+    window.setTimeout(function () { toast.remove(); }, reducedMotion() ? 0 : 400);
+  }
+  function armToast(toast) {
+    if (toast.hasAttribute("data-toast-ready")) { return; }
+    toast.setAttribute("data-toast-ready", "");
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast__close";
+    close.setAttribute("aria-label", "Dismiss message");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () { toast.remove(); });
+    toast.appendChild(close);
+    if (toast.classList.contains("toast--success") || toast.classList.contains("toast--info")) {
+      var timer = null;
+      var start = function () { timer = window.setTimeout(function () { dismissToast(toast); }, TOAST_MS); };
+      var stop = function () { window.clearTimeout(timer); };
+      toast.addEventListener("mouseenter", stop);
+      toast.addEventListener("mouseleave", start);
+      toast.addEventListener("focusin", stop);
+      toast.addEventListener("focusout", start);
+      start();
+    }
+  }
+  function showToast(message, level) {
+    var region = document.getElementById("toasts");
+    if (!region || !message) { return; }
+    var toast = document.createElement("div");
+    toast.className = "toast toast--" + (level || "success");
+    var text = document.createElement("p");
+    text.className = "toast__text";
+    text.textContent = message;
+    toast.appendChild(text);
+    region.appendChild(toast);
+    armToast(toast);
+    var all = region.querySelectorAll(".toast");
+    for (var i = 0; i < all.length - TOASTS_KEPT; i++) { all[i].remove(); }
+  }
+
+  // The row an action touched. A request from a table row (or from the
+  // Device dialog opened from one) remembers the row's number and the section
+  // it answers into. When its toast arrives, and once the section named by
+  // the toast's "await" has been swapped in again, that row (or the one the
+  // toast's "highlight" names) is scrolled into view, flashed and focused;
+  // when the row is gone, the section's heading takes focus.
+  var acted = null, awaited = null, AWAIT_MS = 6000;
+  function rowNumber(el) {
+    var row = el && el.closest ? el.closest("tr[id^='pending-'], tr[id^='device-']") : null;
+    return row ? row.id.split("-").pop() : null;
+  }
+  function takeFocus(el) {
+    if (!el.matches("a[href], button, input, select, textarea") && !el.hasAttribute("tabindex")) {
+      el.setAttribute("tabindex", "-1");
+    }
+    el.focus({ preventScroll: true });
+  }
+  function flashRow(row) {
+    row.classList.remove("is-highlighted");
+    void row.offsetWidth;
+    row.classList.add("is-highlighted");
+    window.setTimeout(function () { row.classList.remove("is-highlighted"); }, 4000);
+    row.scrollIntoView({ block: "center", behavior: reducedMotion() ? "auto" : "smooth" });
+    takeFocus(row);
+  }
+  function settleAwaited(swapped) {
+    if (!awaited) { return; }
+    if (Date.now() > awaited.until) { awaited = null; return; }
+    var section = awaited.section ? document.getElementById(awaited.section) : null;
+    if (awaited.waiting && !(swapped && section && (swapped === section || swapped.contains(section)))) { return; }
+    var row = null;
+    if (awaited.highlight) {
+      row = document.querySelector(awaited.highlight);
+    } else if (awaited.pk && section) {
+      row = section.querySelector("#pending-" + awaited.pk + ", #device-" + awaited.pk);
+    }
+    awaited = null;
+    if (row) {
+      flashRow(row);
+    } else if (section) {
+      takeFocus(section.querySelector("h2") || section);
+    }
+  }
+
+  // Focus goes back to an element that a refresh (the 10-second poll) may
+  // have replaced meanwhile: then to its stand-in, the element with the same
+  // id, or the same kind and text in the same row.
+  function finder(el) {
+    if (!el || !el.closest) { return function () { return null; }; }
+    var host = el.parentElement ? el.parentElement.closest("[id]") : null;
+    var hostId = host ? host.id : "", tag = el.tagName, text = el.textContent;
+    return function () {
+      if (document.body.contains(el)) { return el; }
+      if (el.id && document.getElementById(el.id)) { return document.getElementById(el.id); }
+      var again = hostId ? document.getElementById(hostId) : null;
+      if (!again) { return null; }
+      return Array.prototype.filter.call(again.querySelectorAll(tag), function (c) { return c.textContent === text; })[0] || null;
+    };
+  }
+
+  // The product's own confirmation: a modal <dialog> (built here, since
+  // only this script asks, and removed once answered), so focus stays inside
+  // it; Escape answers Cancel; focus returns to where it was. Resolves to
+  // true for OK.
+  function confirmDialog() {
+    var dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.className = "dialog confirm";
+    dialog.setAttribute("aria-labelledby", "confirm-heading");
+    dialog.setAttribute("aria-describedby", "confirm-text");
+    dialog.innerHTML = '<form method="dialog" class="confirm__body">' +
+      '<h2 id="confirm-heading" class="confirm__heading">Please confirm</h2>' +
+      '<p id="confirm-text" class="confirm__text"></p>' +
+      '<div class="form-actions">' +
+      '<button type="submit" value="cancel" class="btn btn--secondary" data-confirm-cancel></button>' +
+      '<button type="submit" value="ok" class="btn" data-confirm-ok></button>' +
+      "</div></form>";
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+  function askConfirm(text, okLabel, cancelLabel) {
+    if (document.getElementById("confirm-dialog")) { return Promise.resolve(false); }
+    var dialog = confirmDialog();
+    dialog.querySelector("#confirm-text").textContent = text;
+    dialog.querySelector("[data-confirm-ok]").textContent = okLabel || "OK";
+    var cancel = dialog.querySelector("[data-confirm-cancel]");
+    cancel.textContent = cancelLabel || "Cancel";
+    var returnTo = finder(document.activeElement);
+    dialog.returnValue = "";
+    return new Promise(function (resolve) {
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        var back = returnTo();
+        if (back) { back.focus(); }
+        resolve(dialog.returnValue === "ok");
+      }, { once: true });
+      dialog.showModal();
+      cancel.focus();
+    });
+  }
+  // A changed Device dialog asks before Escape, Cancel or its close button discard it.
+  function askDiscard(dialog) {
+    askConfirm("Discard the changes in this dialog? What you entered is lost.", "Discard changes", "Keep editing")
+      .then(function (ok) { if (ok) { dialog.close(); } });
+  }
+  function markChanged(e) {
+    var target = e.target;
+    if (!target.closest) { return; }
+    var holder = target.closest("dialog[data-modal]") || target.closest("#device-form");
+    if (holder) { holder.setAttribute("data-dirty", ""); }
+  }
+
+  // The phone menu: the Menu button shows and hides the panel with every
+  // destination, the company, the user and Sign out; Escape or a click
+  // elsewhere closes it.
+  function setupMenu() {
+    var button = document.querySelector("[data-menu-toggle]");
+    var menu = button ? document.getElementById(button.getAttribute("aria-controls")) : null;
+    if (!menu) { return; }
+    function set(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("is-open", open);
+    }
+    button.addEventListener("click", function () { set(button.getAttribute("aria-expanded") !== "true"); });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && menu.classList.contains("is-open") && !document.querySelector("dialog[open]")) {
+        set(false);
+        button.focus();
+      }
+    });
+    document.addEventListener("click", function (e) {
+      if (menu.classList.contains("is-open") && !menu.contains(e.target) && !button.contains(e.target)) { set(false); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.requestSubmit(); });
@@ -127,12 +318,65 @@
     window.setInterval(tickCountdowns, 1000);
     setupTabs(document);
     setupDeviceForm();
+    setupMenu();
+    document.querySelectorAll("#toasts .toast").forEach(armToast);
 
     document.body.addEventListener("htmx:beforeRequest", function (e) {
-      if (e.detail.elt && e.detail.elt.hasAttribute && e.detail.elt.hasAttribute("data-opens-dialog")) {
-        opener = e.detail.elt;
+      var elt = e.detail.elt;
+      if (elt && elt.hasAttribute && elt.hasAttribute("data-opens-dialog")) {
+        opener = elt;
+      }
+      // Sections refreshing themselves (polls, "devices-changed") are not actions.
+      if (!elt || !elt.closest || elt.matches("section[id]")) { return; }
+      var inDialog = elt.closest("dialog[data-modal]");
+      if (inDialog && e.detail.requestConfig && e.detail.requestConfig.verb !== "get") {
+        inDialog.setAttribute("data-dirty", "");
+      }
+      acted = { pk: rowNumber(inDialog ? opener : elt), section: (e.detail.target && e.detail.target.id) || "" };
+    });
+    // {"message", "level", "highlight", "await"}: see docs/active-devices.md.
+    document.body.addEventListener("toast", function (e) {
+      var detail = e.detail || {};
+      // OK in the Device dialog saved it: close without asking, once the
+      // response's other events (fired on the dialog's form) have bubbled.
+      var dialog = e.target.closest ? e.target.closest("dialog[data-modal][open]") : null;
+      if (dialog) { window.setTimeout(function () { if (dialog.open) { dialog.close(); } }, 0); }
+      showToast(detail.message, detail.level);
+      awaited = {
+        section: detail.await || (acted && acted.section) || "",
+        highlight: detail.highlight || "",
+        pk: acted && acted.pk,
+        waiting: !!detail.await,
+        until: Date.now() + AWAIT_MS
+      };
+      acted = null;
+      if (!awaited.waiting) { settleAwaited(null); }
+    });
+    // hx-confirm asks with the product's dialog, never the browser's confirm().
+    document.body.addEventListener("htmx:confirm", function (e) {
+      if (!e.detail.question) { return; }
+      e.preventDefault();
+      askConfirm(e.detail.question).then(function (ok) { if (ok) { e.detail.issueRequest(true); } });
+    });
+    document.addEventListener("input", markChanged, true);
+    document.addEventListener("change", markChanged, true);
+    document.addEventListener("submit", function (e) {
+      // The full-page Device form is being saved: leaving the page is what OK does.
+      if (e.target.id === "device-form" && !e.target.closest("dialog")) { e.target.removeAttribute("data-dirty"); }
+    }, true);
+    window.addEventListener("beforeunload", function (e) {
+      if (document.querySelector("dialog[data-modal][open][data-dirty], #device-form[data-dirty]")) {
+        e.preventDefault();
+        e.returnValue = "";
       }
     });
+    // "Show QR" reads "Hide QR" while the code's QR image is open.
+    document.addEventListener("toggle", function (e) {
+      var details = e.target;
+      if (!details.matches || !details.matches("details.qr")) { return; }
+      var summary = details.querySelector("summary");
+      if (summary) { summary.textContent = details.open ? "Hide QR" : "Show QR"; }
+    }, true);
     document.body.addEventListener("htmx:beforeSwap", function () {
       openQr = Array.prototype.map.call(document.querySelectorAll("details[data-keep-open][open]"), function (el) {
         return el.getAttribute("data-keep-open");
@@ -154,6 +398,7 @@
       if (now) { pendingIds = now; }
     });
     document.body.addEventListener("htmx:afterSettle", function (e) {
+      settleAwaited(e.target);
       openQr.forEach(function (key) {
         var el = document.querySelector('details[data-keep-open="' + key + '"]');
         if (el) { el.open = true; }
@@ -188,8 +433,52 @@
       var dialog = closer ? closer.closest("dialog") : null;
       if (dialog) {
         e.preventDefault();
-        dialog.close();
+        if (dialog.hasAttribute("data-dirty")) { askDiscard(dialog); } else { dialog.close(); }
       }
     });
   });
 })();
+
+// ---- Time-zone picker (core/forms.py, TimeZoneField) ---- begin ----
+// Every time-zone box is a text box with a datalist of the current zones;
+// the server resolves what was typed. Here: a name that is one zone of the
+// list, in any case ("chicago", "america/chicago"), is completed to its
+// exact spelling when the box changes; and in the Device dialog the empty
+// box's placeholder and hint name the zone of the team chosen in the team
+// select (data-team-field names it; data-team-zones maps team id to zone).
+function setupTimeZonePickers() {
+  "use strict";
+  function key(text) { return text.replace(/_/g, " ").replace(/\s+/g, " ").trim().toLowerCase(); }
+  function complete(input) {
+    var query = key(input.value);
+    if (!query || !input.list) { return; }
+    var exact = null, cities = [];
+    Array.prototype.forEach.call(input.list.options, function (option) {
+      var name = option.value;
+      if (key(name) === query) { exact = name; }
+      if (key(name.split("/").pop()) === query) { cities.push(name); }
+    });
+    var found = exact || (cities.length === 1 ? cities[0] : null);
+    if (found && found !== input.value) { input.value = found; }
+  }
+  function showTeamZone(select) {
+    if (!select.form) { return; }
+    select.form.querySelectorAll("input[data-team-zones]").forEach(function (input) {
+      if (input.getAttribute("data-team-field") !== select.name) { return; }
+      var zones;
+      try { zones = JSON.parse(input.getAttribute("data-team-zones")); } catch (e) { return; }
+      var zone = zones[select.value] || "";
+      input.placeholder = (input.getAttribute("data-placeholder") || "").replace("{zone}", zone);
+      var help = document.getElementById(input.id + "_helptext");
+      if (help && input.hasAttribute("data-help")) { help.textContent = input.getAttribute("data-help").replace("{zone}", zone); }
+    });
+  }
+  document.addEventListener("change", function (e) {
+    var target = e.target;
+    if (!target.matches) { return; }
+    if (target.matches("input[data-time-zone]")) { complete(target); }
+    if (target.matches("select")) { showTeamZone(target); }
+  });
+}
+setupTimeZonePickers();
+// ---- Time-zone picker ---- end ----

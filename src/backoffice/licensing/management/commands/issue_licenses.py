@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.services import license_issue
@@ -42,8 +43,9 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(
-            f"Issued {len(licenses)} {options['license_type']} license{'' if len(licenses) == 1 else 's'} "
-            f"to {company.name}, valid to {expires_on.isoformat()}:"
+            ngettext("Issued %(count)d %(type)s license", "Issued %(count)d %(type)s licenses", len(licenses))
+            % {"count": len(licenses), "type": options["license_type"]}
+            + f" to {company.name}, valid to {expires_on.isoformat()}:"
         )
         for lic in licenses:
             self.stdout.write(f"  {lic.number}")

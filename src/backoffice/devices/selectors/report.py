@@ -1,0 +1,164 @@
+"""
+Reads of the Devices Report: the per-device rows, streamed, and the
+statistics above them, counted in SQL. Both follow the Active Devices page's
+search through ``device_registered_list``, so the report and the list agree
+whatever the search holds.
+"""
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from backoffice.devices.last_seen import STATES, last_seen_q
+from backoffice.devices.models import Device
+from backoffice.devices.selectors.active_devices import DeviceSearch, device_registered_list
+from backoffice.documents.choices import DocumentKind
+from backoffice.documents.selectors import document_count_subquery
+from backoffice.licensing.choices import LicenseStatus
+from backoffice.licensing.models import License
+from backoffice.licensing.selectors import license_active_q, license_status_q
+from backoffice.tenancy.models import User
+
+REPORT_HEADER = (
+    "Team",
+    "Nickname",
+    "Platform",
+    "OS Type",
+    "Device",
+    "Device ID",
+    "ReconPro Version",
+    "License Number",
+    "License Type",
+    "License Status",
+    "Time Zone",
+    "Reg Date",
+    "Change Date",
+    "Last Check-in",
+    "Service Requests",
+    "Inspections",
+    "Work Orders",
+)
+
+
+def device_report_rows(*, user: User, search: DeviceSearch) -> Iterator[tuple[Any, ...]]:
+    """
+    Yield one tuple per registered device in the search (every page), in the
+    list's default order, with the Devices Report's columns as raw values.
+    Rows are read in chunks so memory stays flat whatever the fleet size.
+
+    The query is built here, inside the caller's company scope, and only
+    evaluated while the response streams, after the scope has closed.
+    """
+    devices = (
+        device_registered_list(user=user, search=search)
+        .annotate(
+            service_requests=document_count_subquery(kind=DocumentKind.SERVICE_REQUEST),
+            inspections=document_count_subquery(kind=DocumentKind.INSPECTION),
+            work_orders=document_count_subquery(kind=DocumentKind.WORK_ORDER),
+        )
+        .values_list(
+            "team__name",
+            "nickname",
+            "platform",
+            "os_type",
+            "device_name",
+            "device_identifier",
+            "app_version",
+            "license__number",
+            "license__license_type",
+            "license__is_suspended",
+            "license__expires_on",
+            "shown_time_zone",
+            "registered_at",
+            "changed_at",
+            "last_check_in_at",
+            "service_requests",
+            "inspections",
+            "work_orders",
+        )
+    )
+    return devices.iterator(chunk_size=2000)
+
+
+@dataclass(frozen=True)
+class DeviceReportStatistics:
+    """
+    The statistics block of the Devices Report. Every list holds
+    ``(item, count)`` pairs in the order the report prints them.
+    """
+
+    # Counted over the registered devices in the search.
+    devices: int
+    platforms: list[tuple[str, int]]
+    versions: list[tuple[str, int]]
+    teams: list[tuple[str, int]]
+    # Every state of ``last_seen.STATES``, zero counts included.
+    last_seen: list[tuple[str, int]]
+    # Every kind of ``DocumentKind``, zero counts included.
+    documents: list[tuple[str, int]]
+    # The company's licenses, whatever the search: see ``report_license_use``.
+    licenses: list[tuple[str, int]]
+
+
+def _grouped(devices: QuerySet[Device], field: str) -> list[tuple[str, int]]:
+    """Count ``devices`` per value of ``field`` in SQL, largest group first, ties by value."""
+    rows = devices.order_by().values_list(field).annotate(n=Count("id")).order_by("-n", field)
+    return [(value or "", n) for value, n in rows]
+
+
+def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, int]]:
+    """
+    Count the scoped company's licenses for the report, in one query: Total,
+    Free (active and held by no device, as on the page), held by pending
+    codes (by a device that is not registered yet), Expired and Suspended
+    (the derived status on ``day``, today by default). The counts overlap (an
+    expired license may be held by a pending code); each answers its own
+    question. Another line is one more ``(label, filter)`` pair.
+    """
+    day = day or timezone.localdate()
+    lines: list[tuple[str, Q | None]] = [
+        ("Total", None),
+        ("Free", license_active_q(day=day) & Q(device__isnull=True)),
+        ("Held by pending codes", Q(device__isnull=False, device__registered_at__isnull=True)),
+        ("Expired", license_status_q(LicenseStatus.EXPIRED, day=day)),
+        ("Suspended", license_status_q(LicenseStatus.SUSPENDED, day=day)),
+    ]
+    counts = License.objects.aggregate(
+        **{f"line{i}": Count("id", filter=q) if q is not None else Count("id") for i, (_, q) in enumerate(lines)}
+    )
+    return [(label, counts[f"line{i}"]) for i, (label, _) in enumerate(lines)]
+
+
+def device_report_statistics(*, user: User, search: DeviceSearch) -> DeviceReportStatistics:
+    """
+    The statistics of the registered devices ``user`` sees in ``search`` (a
+    Team Administrator's team only), and the company's license use. Counted
+    with aggregate queries, six whatever the number of devices; evaluated at
+    once, inside the caller's company scope.
+    """
+    devices = device_registered_list(user=user, search=search)
+    now = timezone.now()
+    totals = devices.order_by().aggregate(
+        devices=Count("id"), **{state: Count("id", filter=last_seen_q(state, now=now)) for state in STATES}
+    )
+    # One row per (device, document): a LEFT JOIN, so a device without
+    # documents adds a row with no kind, which is left out.
+    by_kind = {
+        kind: n
+        for kind, n in devices.order_by().values_list("documents__kind").annotate(n=Count("documents__id"))
+        if kind is not None
+    }
+    teams = devices.order_by().values_list("team_id", "team__name").annotate(n=Count("id")).order_by("-n", "team__name")
+    return DeviceReportStatistics(
+        devices=totals["devices"],
+        platforms=_grouped(devices, "platform"),
+        versions=_grouped(devices, "app_version"),
+        teams=[(name, n) for _, name, n in teams],
+        last_seen=[(state, totals[state]) for state in STATES],
+        documents=[(kind, by_kind.get(kind, 0)) for kind in DocumentKind.values],
+        licenses=report_license_use(),
+    )
