@@ -477,7 +477,8 @@ def test_the_search_row_names_the_filters_as_the_page_does(as_admin_a, company_a
         as_admin_a.get(f"/devices/DeviceReport.csv?nickname=a&t={team_id}&v=(none)&lic=expired&seen=never")
     )
     assert report.preamble["Search"] == (
-        "Nickname: a; Team: Fleet Services; ReconPro version: Not reported; License status: Expired; Last seen: Never seen"
+        "Nickname: a; Team: Fleet Services; ReconPro version: Not reported; "
+        "License status: Expired; Last seen: Never seen"
     )
 
 
