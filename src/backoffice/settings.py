@@ -264,6 +264,12 @@ REGISTRATION_ACCEPT_LEGACY_CODES = env_bool("REGISTRATION_ACCEPT_LEGACY_CODES", 
 # A check-in writes the device row only when a reported field changed or the
 # stored last check-in is older than this: last-seen has this resolution.
 CHECK_IN_WRITE_INTERVAL_SECONDS = int(os.environ.get("CHECK_IN_WRITE_INTERVAL_SECONDS", "60"))
+# The check-in history keeps every reported change and at most one sample of
+# an unchanged device per this many minutes, for this many days.
+CHECK_IN_HISTORY_SAMPLE_MINUTES = int(os.environ.get("CHECK_IN_HISTORY_SAMPLE_MINUTES", "60"))
+CHECK_IN_HISTORY_RETENTION_DAYS = int(os.environ.get("CHECK_IN_HISTORY_RETENTION_DAYS", "90"))
+# Audit events are kept this long (two years by default), then pruned by the worker.
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
 # How long a check-in may answer with a remembered configuration ETag: changes
 # of employees and clients reach devices within this time (at once on GET /config).
 CONFIG_ETAG_CACHE_SECONDS = int(os.environ.get("CONFIG_ETAG_CACHE_SECONDS", "60"))

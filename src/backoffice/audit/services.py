@@ -1,5 +1,6 @@
 """Recording audit events."""
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,6 +17,10 @@ def audit_record(
     obj: models.Model | None = None,
     summary: str = "",
     data: dict[str, Any] | None = None,
+    changes: list[dict[str, str]] | None = None,
+    device_id: int | None = None,
+    team_id: int | None = None,
+    batch_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """
     Write one audit event. ``actor`` is the user who acted, or the system
@@ -26,17 +31,58 @@ def audit_record(
 
     This app sits below tenancy (which records its own events here), so it
     knows users only as Django's auth base class and companies as models.
+
+    ``changes`` is what an edit changed (see ``audit_changes``). The event is
+    filed under a device and a team for the audit log's filters: given
+    explicitly, or taken from ``obj`` (a device files under itself and its
+    team; an object with a ``team_id``, or a team, under that team).
+    ``batch_id`` is shared by every event of one bulk action.
     """
     if actor is None:
         raise TypeError("An audit event needs an actor: a user or a SystemActor.")
     user = actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
+    label = obj._meta.label_lower if obj is not None else ""
+    if device_id is None and label == "devices.device":
+        device_id = obj.pk  # type: ignore[union-attr]
+    if team_id is None and obj is not None:
+        team_id = obj.pk if label == "organization.team" else getattr(obj, "team_id", None)
     return AuditEvent.objects.create(
         company_id=company.pk,
         actor_id=user.pk if user is not None else None,
         actor_label=user.get_username() if user is not None else str(actor)[:254],
         action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
+        object_type=label,
         object_id=str(obj.pk) if obj is not None else "",
         summary=summary[:300],
         data=data or {},
+        changes=changes or [],
+        device_id=device_id,
+        team_id=team_id,
+        batch_id=batch_id,
     )
+
+
+def audit_value(value: object) -> str:
+    """How a value reads in a change: names for objects, "Yes"/"No", "(none)" for nothing."""
+    if value is None or value == "" or value == [] or value == ():
+        return "(none)"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(sorted(str(item) for item in value)) or "(none)"
+    return str(value)
+
+
+def audit_changes(before: dict[str, object], after: dict[str, object]) -> list[dict[str, str]]:
+    """
+    The fields whose value differs between ``before`` and ``after`` (both
+    keyed by the field's label as the form shows it, in the form's order),
+    as ``{"field", "old", "new"}`` entries of readable text.
+    """
+    changes = []
+    for field, new in after.items():
+        old = before.get(field)
+        old_text, new_text = audit_value(old), audit_value(new)
+        if old_text != new_text:
+            changes.append({"field": field, "old": old_text, "new": new_text})
+    return changes

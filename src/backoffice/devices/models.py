@@ -276,3 +276,40 @@ class SavedView(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CheckInKind(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    CHANGED = "changed", "Reported a change"
+    SAMPLE = "sample", "Checked in"
+
+
+class DeviceCheckIn(CompanyOwnedModel):
+    """
+    One entry of a device's check-in history: what it reported and when.
+
+    Bounded by design: an entry is written when the device registers, when
+    it reports a different device name, OS, platform or ReconPro version, and
+    otherwise at most one sample per ``CHECK_IN_HISTORY_SAMPLE_MINUTES``;
+    entries older than ``CHECK_IN_HISTORY_RETENTION_DAYS`` are pruned by the
+    worker. Enough to answer "when did it upgrade" and "was it online last
+    Tuesday" without a row per check-in.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="check_ins")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=CheckInKind.choices)
+    device_name = models.CharField("device", max_length=64, blank=True)
+    os_type = models.CharField("OS type", max_length=64, blank=True)
+    platform = models.CharField(max_length=64, blank=True)
+    app_version = models.CharField("ReconPro version", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["device", "-at", "-id"], name="devices_checkin_device_at_idx"),
+            models.Index(fields=["at"], name="devices_checkin_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"

@@ -44,6 +44,11 @@ class Company(models.Model):
             "expired; then the license is released for another device. 0 releases it as soon as the code expires."
         ),
     )
+    audit_log_for_viewers = models.BooleanField(
+        "Viewers may see the audit log",
+        default=False,
+        help_text="Administrators always see the company's audit log, Team Administrators their team's events.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
 

@@ -4,23 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitCounter',
+            name="RateLimitCounter",
             fields=[
-                ('key', models.CharField(max_length=200, primary_key=True, serialize=False)),
-                ('window_end', models.BigIntegerField()),
-                ('count', models.IntegerField(default=0)),
-                ('in_flight', models.IntegerField(default=0)),
+                ("key", models.CharField(max_length=200, primary_key=True, serialize=False)),
+                ("window_end", models.BigIntegerField()),
+                ("count", models.IntegerField(default=0)),
+                ("in_flight", models.IntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['window_end'], name='core_ratelimit_window_end_idx')],
+                "indexes": [models.Index(fields=["window_end"], name="core_ratelimit_window_end_idx")],
             },
         ),
     ]

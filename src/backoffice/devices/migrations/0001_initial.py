@@ -4,64 +4,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time_zone', models.CharField(blank=True, help_text="Empty means the team's default time zone.", max_length=64)),
-                ('nickname', models.CharField(max_length=64)),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('client_selection_type', models.CharField(choices=[('both', 'Both'), ('retail', 'Retail'), ('wholesale', 'Wholesale')], default='both', max_length=16)),
-                ('client_scope', models.CharField(choices=[('all', 'All'), ('selected', 'Selected')], default='all', max_length=16)),
-                ('include_area_clients', models.BooleanField(default=False, verbose_name='Include ALL from Area')),
-                ('functionality_mode', models.CharField(choices=[('company', 'Use Company Settings'), ('custom', 'Custom')], default='company', max_length=16)),
-                ('functionality', models.JSONField(blank=True, default=list)),
-                ('device_name', models.CharField(blank=True, max_length=64, verbose_name='device')),
-                ('device_identifier', models.CharField(blank=True, max_length=256, verbose_name='device ID')),
-                ('os_type', models.CharField(blank=True, max_length=64, verbose_name='OS type')),
-                ('platform', models.CharField(blank=True, max_length=64)),
-                ('app_version', models.CharField(blank=True, max_length=64, verbose_name='ReconPro version')),
-                ('last_check_in_at', models.DateTimeField(blank=True, null=True)),
-                ('registered_at', models.DateTimeField(blank=True, null=True, verbose_name='Reg Date')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_at', models.DateTimeField(verbose_name='Change Date')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "time_zone",
+                    models.CharField(blank=True, help_text="Empty means the team's default time zone.", max_length=64),
+                ),
+                ("nickname", models.CharField(max_length=64)),
+                ("description", models.CharField(blank=True, max_length=500)),
+                (
+                    "client_selection_type",
+                    models.CharField(
+                        choices=[("both", "Both"), ("retail", "Retail"), ("wholesale", "Wholesale")],
+                        default="both",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "client_scope",
+                    models.CharField(choices=[("all", "All"), ("selected", "Selected")], default="all", max_length=16),
+                ),
+                ("include_area_clients", models.BooleanField(default=False, verbose_name="Include ALL from Area")),
+                (
+                    "functionality_mode",
+                    models.CharField(
+                        choices=[("company", "Use Company Settings"), ("custom", "Custom")],
+                        default="company",
+                        max_length=16,
+                    ),
+                ),
+                ("functionality", models.JSONField(blank=True, default=list)),
+                ("device_name", models.CharField(blank=True, max_length=64, verbose_name="device")),
+                ("device_identifier", models.CharField(blank=True, max_length=256, verbose_name="device ID")),
+                ("os_type", models.CharField(blank=True, max_length=64, verbose_name="OS type")),
+                ("platform", models.CharField(blank=True, max_length=64)),
+                ("app_version", models.CharField(blank=True, max_length=64, verbose_name="ReconPro version")),
+                ("last_check_in_at", models.DateTimeField(blank=True, null=True)),
+                ("registered_at", models.DateTimeField(blank=True, null=True, verbose_name="Reg Date")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("changed_at", models.DateTimeField(verbose_name="Change Date")),
             ],
             options={
-                'ordering': ['nickname', 'id'],
+                "ordering": ["nickname", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeviceClient',
+            name="DeviceClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
         ),
         migrations.CreateModel(
-            name='DeviceCredential',
+            name="DeviceCredential",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='RegistrationCode',
+            name="RegistrationCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('sealed_code', models.BinaryField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("sealed_code", models.BinaryField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

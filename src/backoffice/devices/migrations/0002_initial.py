@@ -6,104 +6,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('devices', '0001_initial'),
-        ('licensing', '0001_initial'),
-        ('organization', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("devices", "0001_initial"),
+        ("licensing", "0001_initial"),
+        ("organization", "0001_initial"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='device',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="device",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='device',
-            name='license',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='device', to='licensing.license', verbose_name='Lic.#'),
+            model_name="device",
+            name="license",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="device",
+                to="licensing.license",
+                verbose_name="Lic.#",
+            ),
         ),
         migrations.AddField(
-            model_name='device',
-            name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='devices', to='organization.team'),
+            model_name="device",
+            name="team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="devices", to="organization.team"
+            ),
         ),
         migrations.AddField(
-            model_name='deviceclient',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='device_links', to='organization.client'),
+            model_name="deviceclient",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="device_links", to="organization.client"
+            ),
         ),
         migrations.AddField(
-            model_name='deviceclient',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="deviceclient",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='deviceclient',
-            name='device',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='client_links', to='devices.device'),
+            model_name="deviceclient",
+            name="device",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="client_links", to="devices.device"
+            ),
         ),
         migrations.AddField(
-            model_name='device',
-            name='assigned_clients',
-            field=models.ManyToManyField(blank=True, related_name='assigned_devices', through='devices.DeviceClient', to='organization.client'),
+            model_name="device",
+            name="assigned_clients",
+            field=models.ManyToManyField(
+                blank=True, related_name="assigned_devices", through="devices.DeviceClient", to="organization.client"
+            ),
         ),
         migrations.AddField(
-            model_name='devicecredential',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="devicecredential",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='devicecredential',
-            name='device',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credentials', to='devices.device'),
+            model_name="devicecredential",
+            name="device",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="credentials", to="devices.device"
+            ),
         ),
         migrations.AddField(
-            model_name='registrationcode',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="registrationcode",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='registrationcode',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="registrationcode",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='registrationcode',
-            name='device',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='devices.device'),
+            model_name="registrationcode",
+            name="device",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="codes", to="devices.device"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deviceclient',
-            constraint=models.UniqueConstraint(fields=('device', 'client'), name='devices_deviceclient_unique'),
+            model_name="deviceclient",
+            constraint=models.UniqueConstraint(fields=("device", "client"), name="devices_deviceclient_unique"),
         ),
         migrations.AddIndex(
-            model_name='device',
-            index=models.Index(fields=['company', 'registered_at'], name='devices_dev_company_reg_idx'),
+            model_name="device",
+            index=models.Index(fields=["company", "registered_at"], name="devices_dev_company_reg_idx"),
         ),
         migrations.AddIndex(
-            model_name='device',
-            index=models.Index(fields=['company', 'nickname'], name='devices_dev_company_nick_idx'),
+            model_name="device",
+            index=models.Index(fields=["company", "nickname"], name="devices_dev_company_nick_idx"),
         ),
         migrations.AddIndex(
-            model_name='device',
-            index=models.Index(fields=['company', 'app_version'], name='devices_dev_company_ver_idx'),
+            model_name="device",
+            index=models.Index(fields=["company", "app_version"], name="devices_dev_company_ver_idx"),
         ),
         migrations.AddIndex(
-            model_name='device',
-            index=models.Index(fields=['company', 'platform'], name='devices_dev_company_plat_idx'),
+            model_name="device",
+            index=models.Index(fields=["company", "platform"], name="devices_dev_company_plat_idx"),
         ),
         migrations.AddConstraint(
-            model_name='devicecredential',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('device',), name='devices_devicecredential_one_live_per_device'),
+            model_name="devicecredential",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("device",),
+                name="devices_devicecredential_one_live_per_device",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='registrationcode',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True), ('used_at__isnull', True)), fields=('device',), name='devices_registrationcode_one_live_per_device', violation_error_message='This device already has a live registration code.'),
+            model_name="registrationcode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True), ("used_at__isnull", True)),
+                fields=("device",),
+                name="devices_registrationcode_one_live_per_device",
+                violation_error_message="This device already has a live registration code.",
+            ),
         ),
     ]

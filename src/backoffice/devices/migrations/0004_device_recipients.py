@@ -22,17 +22,20 @@ def create_sqlite_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('devices', '0003_company_consistency'),
+        ("devices", "0003_company_consistency"),
     ]
 
     operations = [
         migrations.RunPython(migrations.RunPython.noop, create_sqlite_triggers),
         migrations.AddField(
-            model_name='device',
-            name='recipients',
-            field=models.JSONField(blank=True, default=list, help_text='Addresses the registration code is emailed to; Replace emails them again.'),
+            model_name="device",
+            name="recipients",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Addresses the registration code is emailed to; Replace emails them again.",
+            ),
         ),
         migrations.RunPython(create_sqlite_triggers, migrations.RunPython.noop),
     ]

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('devices', '0004_device_recipients'),
-        ('tenancy', '0001_initial'),
+        ("devices", "0004_device_recipients"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='registrationcode',
-            index=models.Index(condition=models.Q(('revoked_at__isnull', True), ('used_at__isnull', True)), fields=['expires_at'], name='devices_regcode_live_exp_idx'),
+            model_name="registrationcode",
+            index=models.Index(
+                condition=models.Q(("revoked_at__isnull", True), ("used_at__isnull", True)),
+                fields=["expires_at"],
+                name="devices_regcode_live_exp_idx",
+            ),
         ),
     ]

@@ -23,8 +23,9 @@ def create(apps, schema_editor):
             with transaction.atomic(using=schema_editor.connection.alias):
                 cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except DatabaseError as exc:
-            warnings.warn(f"pg_trgm is not available ({exc}); substring search runs without trigram indexes.",
-                          stacklevel=1)
+            warnings.warn(
+                f"pg_trgm is not available ({exc}); substring search runs without trigram indexes.", stacklevel=1
+            )
             return
         for column in COLUMNS:
             cursor.execute(

@@ -5,28 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('devices', '0002_initial'),
-        ('documents', '0002_initial'),
-        ('tenancy', '0001_initial'),
+        ("devices", "0002_initial"),
+        ("documents", "0002_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="document",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='device',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='documents', to='devices.device'),
+            model_name="document",
+            name="device",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="documents",
+                to="devices.device",
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['device', 'client'], name='documents_device_client_idx'),
+            model_name="document",
+            index=models.Index(fields=["device", "client"], name="documents_device_client_idx"),
         ),
     ]

@@ -4,26 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='License',
+            name="License",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
-                ('number', models.CharField(max_length=32)),
-                ('license_type', models.CharField(choices=[('standard', 'Standard'), ('professional', 'Professional'), ('trial', 'Trial')], max_length=16, verbose_name='type')),
-                ('expires_on', models.DateField(blank=True, help_text='Last day the license is valid.', null=True)),
-                ('is_suspended', models.BooleanField(default=False, verbose_name='suspended')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
+                ("number", models.CharField(max_length=32)),
+                (
+                    "license_type",
+                    models.CharField(
+                        choices=[("standard", "Standard"), ("professional", "Professional"), ("trial", "Trial")],
+                        max_length=16,
+                        verbose_name="type",
+                    ),
+                ),
+                ("expires_on", models.DateField(blank=True, help_text="Last day the license is valid.", null=True)),
+                ("is_suspended", models.BooleanField(default=False, verbose_name="suspended")),
             ],
             options={
-                'ordering': ['number'],
+                "ordering": ["number"],
             },
         ),
     ]

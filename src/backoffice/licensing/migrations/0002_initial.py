@@ -5,26 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('licensing', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("licensing", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='license',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="license",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='license',
-            constraint=models.UniqueConstraint(fields=('company', 'number'), name='licensing_license_unique_number', violation_error_message='A license with this number already exists.'),
+            model_name="license",
+            constraint=models.UniqueConstraint(
+                fields=("company", "number"),
+                name="licensing_license_unique_number",
+                violation_error_message="A license with this number already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='license',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='licensing_license_company_id'),
+            model_name="license",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="licensing_license_company_id"),
         ),
     ]

@@ -5,28 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('devices', '0002_initial'),
-        ('notifications', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("devices", "0002_initial"),
+        ("notifications", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxemail',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="outboxemail",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='outboxemail',
-            name='registration_code',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='emails', to='devices.registrationcode'),
+            model_name="outboxemail",
+            name="registration_code",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="emails", to="devices.registrationcode"
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxemail',
-            index=models.Index(fields=['state', 'next_attempt_at'], name='notif_outbox_due_idx'),
+            model_name="outboxemail",
+            index=models.Index(fields=["state", "next_attempt_at"], name="notif_outbox_due_idx"),
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_initial'),
+        ("notifications", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxemail',
-            name='state',
-            field=models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('obsolete', 'Not sent (code no longer valid)')], default='queued', max_length=16),
+            model_name="outboxemail",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("obsolete", "Not sent (code no longer valid)"),
+                ],
+                default="queued",
+                max_length=16,
+            ),
         ),
     ]

@@ -6,76 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organization', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("organization", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='area',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="area",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='area',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='clients', to='organization.area'),
+            model_name="client",
+            name="area",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="clients",
+                to="organization.area",
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="client",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='employee',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="employee",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='team',
-            name='area',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='teams', to='organization.area'),
+            model_name="team",
+            name="area",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="teams",
+                to="organization.area",
+            ),
         ),
         migrations.AddField(
-            model_name='team',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company'),
+            model_name="team",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+            ),
         ),
         migrations.AddField(
-            model_name='employee',
-            name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employees', to='organization.team'),
+            model_name="employee",
+            name="team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="employees", to="organization.team"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.UniqueConstraint(models.F('company'), django.db.models.functions.text.Lower('name'), name='organization_area_unique_name', violation_error_message='An area with this name already exists.'),
+            model_name="area",
+            constraint=models.UniqueConstraint(
+                models.F("company"),
+                django.db.models.functions.text.Lower("name"),
+                name="organization_area_unique_name",
+                violation_error_message="An area with this name already exists.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['company', 'client_type', 'is_active'], name='org_client_type_idx'),
+            model_name="client",
+            index=models.Index(fields=["company", "client_type", "is_active"], name="org_client_type_idx"),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='organization_client_company_id'),
+            model_name="client",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="organization_client_company_id"),
         ),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(models.F('company'), django.db.models.functions.text.Lower('name'), name='organization_team_unique_name', violation_error_message='A team with this name already exists.'),
+            model_name="team",
+            constraint=models.UniqueConstraint(
+                models.F("company"),
+                django.db.models.functions.text.Lower("name"),
+                name="organization_team_unique_name",
+                violation_error_message="A team with this name already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('company',), name='organization_team_one_default'),
+            model_name="team",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)), fields=("company",), name="organization_team_one_default"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='organization_team_company_id'),
+            model_name="team",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="organization_team_company_id"),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.UniqueConstraint(models.F('company'), django.db.models.functions.text.Lower('email'), condition=models.Q(('is_active', True)), name='organization_employee_unique_active_email', violation_error_message='An active employee with this email already exists.'),
+            model_name="employee",
+            constraint=models.UniqueConstraint(
+                models.F("company"),
+                django.db.models.functions.text.Lower("email"),
+                condition=models.Q(("is_active", True)),
+                name="organization_employee_unique_active_email",
+                violation_error_message="An active employee with this email already exists.",
+            ),
         ),
     ]

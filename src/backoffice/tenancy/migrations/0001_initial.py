@@ -7,55 +7,134 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('organization', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("organization", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('default_time_zone', models.CharField(default='America/New_York', max_length=64)),
-                ('area_support', models.BooleanField(default=False, help_text='Operators switch this subscription; it enables Include ALL from Area on devices.', verbose_name='Area Support subscription')),
-                ('default_functionality', models.JSONField(default=backoffice.tenancy.models.default_functionality, help_text='The ReconPro functionality a device gets with "Use Company Settings".')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("default_time_zone", models.CharField(default="America/New_York", max_length=64)),
+                (
+                    "area_support",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Operators switch this subscription; it enables Include ALL from Area on devices.",
+                        verbose_name="Area Support subscription",
+                    ),
+                ),
+                (
+                    "default_functionality",
+                    models.JSONField(
+                        default=backoffice.tenancy.models.default_functionality,
+                        help_text='The ReconPro functionality a device gets with "Use Company Settings".',
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'companies',
-                'ordering': ['name'],
+                "verbose_name_plural": "companies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(blank=True, max_length=120)),
-                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('team_administrator', 'Team Administrator'), ('viewer', 'Viewer')], default='viewer', max_length=32)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False)),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('team', models.ForeignKey(blank=True, help_text='The one team a Team Administrator manages.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='administrators', to='organization.team')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='users', to='tenancy.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("administrator", "Administrator"),
+                            ("team_administrator", "Team Administrator"),
+                            ("viewer", "Viewer"),
+                        ],
+                        default="viewer",
+                        max_length=32,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False)),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The one team a Team Administrator manages.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="administrators",
+                        to="organization.team",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="users",
+                        to="tenancy.company",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['email'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('role', 'team_administrator'), _negated=True), ('team__isnull', False), _connector='OR'), name='tenancy_user_team_admin_has_team', violation_error_message='A Team Administrator needs a team.')],
+                "ordering": ["email"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("role", "team_administrator"), _negated=True),
+                            ("team__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="tenancy_user_team_admin_has_team",
+                        violation_error_message="A Team Administrator needs a team.",
+                    )
+                ],
             },
             managers=[
-                ('objects', backoffice.tenancy.models.UserManager()),
+                ("objects", backoffice.tenancy.models.UserManager()),
             ],
         ),
     ]

@@ -5,14 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='tenancy_company_name_ci_unique', violation_error_message='A company with this name already exists.'),
+            model_name="company",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"),
+                name="tenancy_company_name_ci_unique",
+                violation_error_message="A company with this name already exists.",
+            ),
         ),
     ]
