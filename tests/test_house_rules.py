@@ -35,6 +35,9 @@ SCOPES_DISABLED_ALLOWED: dict[str, str] = {
         "The outbox worker loads the company of an email of any company and lets the registered renderer "
         "read what the email announces (a registration code) before that company's scope is opened."
     ),
+    "src/backoffice/audit/services.py::audit_events_prune": (
+        "The periodic prune deletes the audit events older than the retention period in every company."
+    ),
     "src/backoffice/devices/services/redemption.py::registration_code_redeem": (
         "A registration code may belong to any company: the code says which, "
         "so it is looked up and claimed before a company scope can be opened."

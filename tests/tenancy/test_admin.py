@@ -52,6 +52,7 @@ def test_operator_changes_a_company(as_operator, operator, company_a):
         "area_support": True,
         "default_functionality": ["inspections", "vin_scanner"],
         "expired_code_grace_days": 7,
+        "audit_log_for_viewers": False,
     }
 
 

@@ -1,10 +1,14 @@
 """Recording audit events."""
 
+import datetime
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from backoffice.audit.models import AuditEvent
 
@@ -86,3 +90,38 @@ def audit_changes(before: dict[str, object], after: dict[str, object]) -> list[d
         if old_text != new_text:
             changes.append({"field": field, "old": old_text, "new": new_text})
     return changes
+
+
+PRUNE_BATCH_SIZE = 5000
+
+
+def audit_events_prune(*, now: datetime.datetime, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+    """
+    Delete the events of every company older than ``AUDIT_RETENTION_DAYS``
+    days before ``now``; return how many. Runs in bounded batches: each reads
+    at most ``batch_size`` ids (oldest first, through the ``created_at``
+    index) and deletes them in one short transaction, so that memory and
+    lock time stay small whatever the size of the backlog. The worker's
+    housekeeping runs it after every pass (registered by the devices app).
+    """
+    cutoff = now - datetime.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    deleted = 0
+    with scopes_disabled():
+        while True:
+            with transaction.atomic():
+                ids = list(
+                    AuditEvent.objects.filter(created_at__lt=cutoff)
+                    .order_by("created_at", "id")
+                    .values_list("id", flat=True)[:batch_size]
+                )
+                if not ids:
+                    return deleted
+                deleted += AuditEvent.objects.filter(id__in=ids).delete()[0]
+            if len(ids) < batch_size:
+                return deleted
+
+
+def audit_housekeeping() -> str:
+    """The outbox worker's housekeeping task for the audit trail, with what it did."""
+    pruned = audit_events_prune(now=timezone.now())
+    return f"audit: pruned {pruned} event{'s' if pruned != 1 else ''} older than {settings.AUDIT_RETENTION_DAYS} days"

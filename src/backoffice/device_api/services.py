@@ -260,6 +260,7 @@ def device_document_record(*, device: Device, kind: str, number: str, client_id:
         company=device.company,
         device_id=device.pk,
         device_label=device.nickname,
+        team_id=device.team_id,
         kind=kind,
         number=number,
         client_id=client_id,

@@ -8,7 +8,9 @@ class DevicesConfig(AppConfig):
     def ready(self) -> None:
         # The outbox (a lower app) sends this app's registration emails and
         # runs its housekeeping; it learns how from here. Licensing (also
-        # lower) learns which licenses expired codes hold.
+        # lower) learns which licenses expired codes hold. The audit trail
+        # (lower still) is pruned by the same worker.
+        from backoffice.audit.services import audit_housekeeping
         from backoffice.devices.selectors.registration import license_expired_code_hold_q
         from backoffice.devices.services.registration import registration_email_render, registration_housekeeping
         from backoffice.licensing.selectors import license_expired_code_hold_register
@@ -16,4 +18,5 @@ class DevicesConfig(AppConfig):
 
         outbox_renderer_register(registration_email_render)
         worker_task_register(registration_housekeeping)
+        worker_task_register(audit_housekeeping)
         license_expired_code_hold_register(license_expired_code_hold_q)

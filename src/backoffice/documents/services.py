@@ -25,14 +25,16 @@ def document_record(
     company: models.Model,
     device_id: int,
     device_label: str,
+    team_id: int | None = None,
     kind: str,
     number: str,
     client_id: int,
     available_clients: models.QuerySet,
 ) -> Document:
     """
-    Record a document created on device ``device_id`` (named ``device_label``
-    in the audit trail) for client ``client_id``. The acting party is the
+    Record a document created on device ``device_id`` of team ``team_id``
+    (named ``device_label`` in the audit trail, filed under both) for client
+    ``client_id``. The acting party is the
     device itself (``DEVICE_API``).
 
     The client must be among ``available_clients``, which the caller computes
@@ -57,5 +59,7 @@ def document_record(
         obj=document,
         summary=f"{document.get_kind_display()} {number} recorded on {device_label}",
         data={"device_id": device_id, "document_id": document.pk, "client_id": client_id, "kind": kind},
+        device_id=device_id,
+        team_id=team_id,
     )
     return document

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import ngettext
 
-from backoffice.audit.services import audit_record
+from backoffice.audit.services import audit_changes, audit_record
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_default_prefix, license_highest_serial
@@ -94,6 +94,24 @@ def license_issue(
     return licenses
 
 
+def _holder(license: License) -> tuple[int | None, int | None]:
+    """
+    ``device_id`` and ``team_id`` of the device holding ``license`` (None when
+    free), so that the license's events are filed under that device and team.
+    Devices sit above this app: they are read through the reverse ``device``.
+    """
+    row = License.objects.filter(pk=license.pk).values_list("device__id", "device__team_id").first()
+    return row if row is not None else (None, None)
+
+
+def _license_as_shown(license: License) -> dict[str, object]:
+    """The admin's license form as the operator reads it, for the audit trail."""
+    return {
+        "License type": license.get_license_type_display(),
+        "Expires on": license.expires_on.isoformat() if license.expires_on else "No expiry",
+    }
+
+
 def _license_set_suspended(*, acting_user: Actor, license: License, suspended: bool) -> License:
     require_operator(acting_user)
     if license.is_suspended == suspended:
@@ -101,12 +119,16 @@ def _license_set_suspended(*, acting_user: Actor, license: License, suspended: b
     license.is_suspended = suspended
     license.save(update_fields=["is_suspended", "changed_at"])
     with company_scope(license.company):
+        device_id, team_id = _holder(license)
         audit_record(
             company=license.company,
             actor=acting_user,
             action="license.suspended" if suspended else "license.unsuspended",
             obj=license,
             summary=f"License {license.number} {'suspended' if suspended else 'unsuspended'}",
+            changes=audit_changes({"Suspended": not suspended}, {"Suspended": suspended}),
+            device_id=device_id,
+            team_id=team_id,
         )
     return license
 
@@ -132,16 +154,23 @@ def license_update(
     if license_type not in LicenseType.values:
         raise ValidationError({"license_type": f"Choose one of: {', '.join(LicenseType.values)}."})
     before = {"license_type": license.license_type, "expires_on": str(license.expires_on)}
+    shown_before = _license_as_shown(license)
     license.license_type = license_type
     license.expires_on = expires_on
     license.save(update_fields=["license_type", "expires_on", "changed_at"])
     with company_scope(license.company):
+        device_id, team_id = _holder(license)
         audit_record(
             company=license.company,
             actor=acting_user,
             action="license.updated",
             obj=license,
-            summary=f"License {license.number} changed",
+            summary=f"License {license.number} changed"
+            if (changes := audit_changes(shown_before, _license_as_shown(license)))
+            else f"License {license.number} saved without changes",
+            changes=changes,
+            device_id=device_id,
+            team_id=team_id,
             data={"before": before, "after": {"license_type": license_type, "expires_on": str(expires_on)}},
         )
     return license

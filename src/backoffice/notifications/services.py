@@ -156,8 +156,15 @@ def outbox_email_requeue(
         obj=email,
         summary=f"{label} queued again for {email.recipient}",
         data={"email_id": email.pk, **(audit_data or {})},
+        **_filed_under(audit_data),
     )
     return email
+
+
+def _filed_under(audit_data: dict[str, Any] | None) -> dict[str, Any]:
+    """The device and team an email's events are filed under, as the owning app named them."""
+    data = audit_data or {}
+    return {"device_id": data.get("device_id"), "team_id": data.get("team_id")}
 
 
 def _claim_next(*, now: datetime.datetime) -> OutboxEmail | None:
@@ -233,7 +240,14 @@ def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> 
                 obj=email,
                 summary=f"{rendered.label} to {email.recipient} failed (attempt {email.attempts} of {MAX_ATTEMPTS})"
                 + ("; giving up" if gave_up else f"; retry at {retry_at:%H:%M:%S} UTC"),
-                data={"email_id": email.pk, "attempts": email.attempts, "error": error, "gave_up": gave_up},
+                data={
+                    "email_id": email.pk,
+                    **rendered.audit_data,
+                    "attempts": email.attempts,
+                    "error": error,
+                    "gave_up": gave_up,
+                },
+                **_filed_under(rendered.audit_data),
             )
         if gave_up:
             run.failed += 1
@@ -249,6 +263,7 @@ def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> 
             obj=email,
             summary=f"{rendered.label} sent to {email.recipient}",
             data={"email_id": email.pk, **rendered.audit_data, "attempts": email.attempts},
+            **_filed_under(rendered.audit_data),
         )
     logger.info("outbox: email %s to %s sent", email.pk, email.recipient)
     run.sent += 1

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from backoffice.audit.services import audit_record
+from backoffice.audit.services import audit_changes, audit_record
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
@@ -45,6 +45,12 @@ from backoffice.tenancy.services import COMPANY_NAME_TAKEN, EMAIL_TAKEN, acting_
 from backoffice.tenancy.validation import password_check
 
 DEFAULT_TEAM_NAME = "Default Team"
+
+
+def _changed(what: str, changes: list[dict[str, str]]) -> str:
+    """An update's summary: "<what> changed", or that it was saved without changes."""
+    return f"{what} changed" if changes else f"{what} saved without changes"
+
 
 # What the uniqueness checks say; a concurrent write that passed the same
 # check first gets the same message from the database's unique constraint.
@@ -189,6 +195,11 @@ def _area_name_guard(*, name: str, exclude_pk: int | None) -> AbstractContextMan
 # Teams
 
 
+def _team_as_shown(team: Team) -> dict[str, object]:
+    """A team's form as the administrator reads it, for the audit trail."""
+    return {"Name": team.name, "Default time zone": team.time_zone, "Area": team.area.name if team.area else None}
+
+
 @transaction.atomic
 def team_create(
     *, acting_user: Actor, name: str, time_zone: str, area: Area | None = None, company: Company | None = None
@@ -233,6 +244,7 @@ def team_update(
         name = _team_fields(company=company, name=name, time_zone=time_zone, area=checked, exclude_pk=team.pk)
         _check_same_company(company, area)
         before = {"name": team.name, "time_zone": team.time_zone, "area_id": team.area_id}
+        shown_before = _team_as_shown(team)
         team.name = name
         team.time_zone = time_zone
         team.area = area
@@ -243,7 +255,8 @@ def team_update(
             actor=acting_user,
             action="team.updated",
             obj=team,
-            summary=f"Team {team.name} changed",
+            summary=_changed(f"Team {team.name}", changes := audit_changes(shown_before, _team_as_shown(team))),
+            changes=changes,
             data={"before": before, "after": {"name": name, "time_zone": time_zone, "area_id": team.area_id}},
         )
     return team
@@ -299,6 +312,10 @@ def _employee_fields(*, name: str, email: str, exclude_pk: int | None, check_ema
     return name, email
 
 
+def _employee_as_shown(employee: Employee) -> dict[str, object]:
+    return {"Name": employee.name, "Email": employee.email, "Team": employee.team.name}
+
+
 EMPLOYEE_WRITERS = (Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
 
 
@@ -333,6 +350,7 @@ def employee_update(
         _check_employee_team(acting_user, company, team)
         name, email = _employee_fields(name=name, email=email, exclude_pk=employee.pk, check_email=employee.is_active)
         before = {"name": employee.name, "email": employee.email, "team_id": employee.team_id}
+        shown_before = _employee_as_shown(employee)
         employee.name = name
         employee.email = email
         employee.team = team
@@ -343,7 +361,8 @@ def employee_update(
             actor=acting_user,
             action="employee.updated",
             obj=employee,
-            summary=f"Employee {name} changed",
+            summary=_changed(f"Employee {name}", changes := audit_changes(shown_before, _employee_as_shown(employee))),
+            changes=changes,
             data={"before": before, "after": {"name": name, "email": email, "team_id": team.pk}},
         )
     return employee
@@ -438,7 +457,8 @@ def area_update(*, acting_user: Actor, area: Area, name: str, company: Company |
             actor=acting_user,
             action="area.updated",
             obj=area,
-            summary=f"Area {before} renamed to {name}",
+            summary=f"Area {before} renamed to {name}" if before != name else f"Area {name} saved without changes",
+            changes=audit_changes({"Name": before}, {"Name": name}),
             data={"before": before, "after": name},
         )
     return area
@@ -501,6 +521,15 @@ def _client_name_guard(*, name: str, client_type: str, exclude_pk: int | None) -
     )
 
 
+def _client_as_shown(client: Client) -> dict[str, object]:
+    return {
+        "Name": client.name,
+        "Type": ClientType(client.client_type).label if client.client_type in ClientType.values else client.client_type,
+        "Area": client.area.name if client.area else None,
+        "Active": client.is_active,
+    }
+
+
 @transaction.atomic
 def client_create(
     *,
@@ -554,6 +583,7 @@ def client_update(
         name = _client_fields(company=company, name=name, client_type=client_type, area=checked, exclude_pk=client.pk)
         _check_same_company(company, area)
         before = {"name": client.name, "client_type": client.client_type, "area_id": client.area_id}
+        shown_before = _client_as_shown(client)
         client.name = name
         client.client_type = client_type
         client.area = area
@@ -565,7 +595,8 @@ def client_update(
             actor=acting_user,
             action="client.updated",
             obj=client,
-            summary=f"Client {name} changed",
+            summary=_changed(f"Client {name}", changes := audit_changes(shown_before, _client_as_shown(client))),
+            changes=changes,
             data={
                 "before": before,
                 "after": {"name": name, "client_type": client_type, "area_id": client.area_id, "active": is_active},

@@ -46,6 +46,7 @@ class CompanyAdmin(ServiceModelAdmin):
             area_support=data["area_support"],
             default_functionality=data["default_functionality"],
             expired_code_grace_days=data.get("expired_code_grace_days"),
+            audit_log_for_viewers=data.get("audit_log_for_viewers"),
         )
 
 

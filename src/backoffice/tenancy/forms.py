@@ -149,6 +149,15 @@ class CompanySettingsForm(PageForm):
         },
     )
 
+    audit_log_for_viewers = forms.BooleanField(
+        label="Viewers may see the audit log",
+        required=False,
+        help_text=(
+            "Administrators always see the company's audit log and Team Administrators their team's events; "
+            "with this on, Viewers see the whole log too (read-only)."
+        ),
+    )
+
     def clean_default_functionality(self) -> list[str]:
         chosen = self.cleaned_data["default_functionality"]
         if not chosen:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from backoffice.audit.services import audit_record
+from backoffice.audit.services import audit_changes, audit_record
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
@@ -152,6 +152,15 @@ def user_create(
     return user
 
 
+def _user_as_shown(user: User) -> dict[str, object]:
+    """A user's form as the administrator reads it, for the audit trail."""
+    return {
+        "Name": user.full_name,
+        "Role": user.get_role_display(),
+        "Team": user.team.name if user.team is not None else None,  # type: ignore[attr-defined]
+    }
+
+
 def _is_self(acting_user: Actor, user: User) -> bool:
     return isinstance(acting_user, User) and acting_user.pk == user.pk
 
@@ -183,16 +192,21 @@ def user_update(
             raise ValidationError({"full_name": f"Ensure this value has at most {FULL_NAME_MAX_LENGTH} characters."})
         team = _role_fields(company=company, role=role, team=team)
         before = {"full_name": user.full_name, "role": user.role, "team_id": user.team_id}
+        shown_before = _user_as_shown(user)
         user.full_name = full_name.strip()
         user.role = role
         user.team = team  # type: ignore[assignment]
         user.save(update_fields=["full_name", "role", "team"])
+        changes = audit_changes(shown_before, _user_as_shown(user))
         audit_record(
             company=company,
             actor=acting_user,
             action="user.updated",
             obj=user,
-            summary=f"User {user.email} changed ({user.get_role_display()})",
+            summary=f"User {user.email} changed ({user.get_role_display()})"
+            if changes
+            else f"User {user.email} saved without changes",
+            changes=changes,
             data={"before": before, "after": {"full_name": user.full_name, "role": role, "team_id": user.team_id}},
         )
     return user
@@ -212,6 +226,7 @@ def _user_set_active(*, acting_user: Actor, user: User, active: bool, company: C
                 action="user.reactivated" if active else "user.deactivated",
                 obj=user,
                 summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
+                changes=audit_changes({"Active": not active}, {"Active": active}),
             )
     return user
 
@@ -226,6 +241,10 @@ def user_deactivate(*, acting_user: Actor, user: User, company: Company | None =
 def user_reactivate(*, acting_user: Actor, user: User, company: Company | None = None) -> User:
     """Let a deactivated user sign in again with their old password. Idempotent."""
     return _user_set_active(acting_user=acting_user, user=user, active=True, company=company)
+
+
+def _access_as_shown(access: dict[str, object]) -> dict[str, object]:
+    return {"Email": access["email"], "Staff status": access["is_staff"], "Superuser status": access["is_superuser"]}
 
 
 @transaction.atomic
@@ -257,6 +276,7 @@ def user_access_update(*, acting_user: Actor, user: User, email: str, is_staff: 
                 action="user.access_updated",
                 obj=user,
                 summary=f"User {email}: sign-in email or operator access changed",
+                changes=audit_changes(_access_as_shown(before), _access_as_shown(after)),
                 data={"before": before, "after": after},
             )
     return user
@@ -314,6 +334,29 @@ def _in_choice_order(default_functionality: list[str]) -> list[str]:
     return [value for value in Functionality.values if value in default_functionality]
 
 
+def _functionality_labels(values: list[str]) -> list[str]:
+    return [str(Functionality(value).label) for value in values if value in Functionality.values]
+
+
+def _company_settings_as_shown(company: Company) -> dict[str, object]:
+    """The company settings form as the administrator reads it, for the audit trail."""
+    return {
+        "Default time zone": company.default_time_zone,
+        "Allowed functionality": _functionality_labels(company.default_functionality or []),
+        "Release the license of an expired code after (days)": company.expired_code_grace_days,
+        "Viewers may see the audit log": company.audit_log_for_viewers,
+    }
+
+
+def _company_as_shown(company: Company) -> dict[str, object]:
+    """The operators' company form (the Django admin) as they read it, for the audit trail."""
+    return {
+        "Name": company.name,
+        "Area Support subscription": company.area_support,
+        **_company_settings_as_shown(company),
+    }
+
+
 @transaction.atomic
 def company_settings_update(
     *,
@@ -321,12 +364,14 @@ def company_settings_update(
     default_time_zone: str,
     default_functionality: list[str],
     expired_code_grace_days: int | None = None,
+    audit_log_for_viewers: bool | None = None,
 ) -> Company:
     """
     Change the company's default time zone, the functionality a device gets
     with "Use Company Settings" (at least one function: with none, the app
-    would offer nothing on those devices) and how many days a never-registered
-    device keeps its license after its code expired (``None`` keeps it).
+    would offer nothing on those devices), how many days a never-registered
+    device keeps its license after its code expired and whether Viewers may
+    see the audit log (``None`` keeps either).
     Area Support is a subscription that operators switch, so it is not
     changed here.
     """
@@ -345,25 +390,40 @@ def company_settings_update(
         "default_time_zone": company.default_time_zone,
         "default_functionality": company.default_functionality,
         "expired_code_grace_days": company.expired_code_grace_days,
+        "audit_log_for_viewers": company.audit_log_for_viewers,
     }
+    shown_before = _company_settings_as_shown(company)
     company.default_time_zone = default_time_zone
     company.default_functionality = _in_choice_order(default_functionality)
     if expired_code_grace_days is not None:
         company.expired_code_grace_days = expired_code_grace_days
-    company.save(update_fields=["default_time_zone", "default_functionality", "expired_code_grace_days", "changed_at"])
+    if audit_log_for_viewers is not None:
+        company.audit_log_for_viewers = audit_log_for_viewers
+    company.save(
+        update_fields=[
+            "default_time_zone",
+            "default_functionality",
+            "expired_code_grace_days",
+            "audit_log_for_viewers",
+            "changed_at",
+        ]
+    )
     acting_user.company = company
+    changes = audit_changes(shown_before, _company_settings_as_shown(company))
     audit_record(
         company=company,
         actor=acting_user,
         action="company.settings_updated",
         obj=company,
-        summary="Company settings changed",
+        summary="Company settings changed" if changes else "Company settings saved without changes",
+        changes=changes,
         data={
             "before": before,
             "after": {
                 "default_time_zone": company.default_time_zone,
                 "default_functionality": company.default_functionality,
                 "expired_code_grace_days": company.expired_code_grace_days,
+                "audit_log_for_viewers": company.audit_log_for_viewers,
             },
         },
     )
@@ -380,11 +440,12 @@ def company_update(
     area_support: bool,
     default_functionality: list[str],
     expired_code_grace_days: int | None = None,
+    audit_log_for_viewers: bool | None = None,
 ) -> Company:
     """
     Operators only (the Django admin): rename a company, switch its Area
     Support subscription and change its settings (``expired_code_grace_days``
-    None keeps it).
+    and ``audit_log_for_viewers`` None keep theirs).
     """
     require_operator(acting_user)
     name = name.strip()
@@ -404,14 +465,25 @@ def company_update(
     if errors:
         raise ValidationError(errors)
     company = Company.objects.select_for_update().get(pk=company.pk)
-    fields = ("name", "default_time_zone", "area_support", "default_functionality", "expired_code_grace_days")
+    fields: tuple[str, ...] = (
+        "name",
+        "default_time_zone",
+        "area_support",
+        "default_functionality",
+        "expired_code_grace_days",
+    )
     before = {field: getattr(company, field) for field in fields}
+    shown_before = _company_as_shown(company)
     company.name = name
     company.default_time_zone = default_time_zone
     company.area_support = area_support
     company.default_functionality = _in_choice_order(default_functionality)
     if expired_code_grace_days is not None:
         company.expired_code_grace_days = expired_code_grace_days
+    if audit_log_for_viewers is not None:
+        before["audit_log_for_viewers"] = company.audit_log_for_viewers
+        company.audit_log_for_viewers = audit_log_for_viewers
+        fields = (*fields, "audit_log_for_viewers")
     name_taken = ValidationError({"name": COMPANY_NAME_TAKEN})
     with taken_meanwhile(name_taken, taken=lambda: company_name_taken(name=name, exclude_pk=company.pk)):
         company.save(update_fields=[*fields, "changed_at"])
@@ -421,7 +493,10 @@ def company_update(
             actor=acting_user,
             action="company.updated",
             obj=company,
-            summary=f"Company {name} changed by an operator",
+            summary=f"Company {name} changed by an operator"
+            if (changes := audit_changes(shown_before, _company_as_shown(company)))
+            else f"Company {name} saved by an operator without changes",
+            changes=changes,
             data={"before": before, "after": {field: getattr(company, field) for field in fields}},
         )
     return company

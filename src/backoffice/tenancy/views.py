@@ -131,6 +131,7 @@ def _company_settings_initial(company: Company) -> dict[str, object]:
         "default_time_zone": company.default_time_zone,
         "default_functionality": company.default_functionality,
         "expired_code_grace_days": company.expired_code_grace_days,
+        "audit_log_for_viewers": company.audit_log_for_viewers,
     }
 
 
@@ -144,6 +145,7 @@ def _company_settings_save(request: CompanyRequest) -> HttpResponse:
                 default_time_zone=form.cleaned_data["default_time_zone"],
                 default_functionality=form.cleaned_data["default_functionality"],
                 expired_code_grace_days=form.cleaned_data["expired_code_grace_days"],
+                audit_log_for_viewers=form.cleaned_data["audit_log_for_viewers"],
             )
         except ValidationError as error:
             add_service_errors(form, error)

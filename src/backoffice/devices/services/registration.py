@@ -384,7 +384,7 @@ def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> Outbo
             email=email,
             acting_user=acting_user,
             label=f"Registration email for {device.nickname}",
-            audit_data={"device_id": device.pk},
+            audit_data={"device_id": device.pk, "team_id": device.team_id},
         )
     except ValidationError:
         ratelimit_refund(reservation)
@@ -429,6 +429,6 @@ def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> Ren
     return RenderedEmail(
         message=message,
         label=f"Registration email for {device.nickname}",
-        audit_data={"device_id": device.pk},
+        audit_data={"device_id": device.pk, "team_id": device.team_id},
         secrets=(code, formatted, code.lower(), formatted.lower()),
     )

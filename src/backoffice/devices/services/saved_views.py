@@ -11,7 +11,7 @@ audit event.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from backoffice.audit.services import audit_record
+from backoffice.audit.services import audit_changes, audit_record
 from backoffice.core.text import TextKind, text_problem
 from backoffice.devices.models import SAVED_VIEW_NAME_MAX_LENGTH, SAVED_VIEW_QUERY_MAX_LENGTH, SavedView
 from backoffice.devices.selectors.active_devices import DeviceListState
@@ -102,6 +102,7 @@ def saved_view_rename(*, acting_user: User, view: SavedView, name: str, is_share
         action="saved_view.renamed",
         obj=view,
         summary=f"Saved view {old_name} renamed to {name}" if old_name != name else f"Saved view {name} changed",
+        changes=audit_changes({"Name": old_name, "Shared": was_shared}, {"Name": name, "Shared": is_shared}),
         data={
             "saved_view_id": view.pk,
             "old_name": old_name,

@@ -12,12 +12,12 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from backoffice.audit.services import audit_record
+from backoffice.audit.services import audit_changes, audit_record
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.devices.choices import FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.clients import ClientSettings, client_settings_clean, functionality_clean
 from backoffice.devices.models import Device, DeviceClient
 from backoffice.devices.services.registration import (
@@ -29,7 +29,8 @@ from backoffice.devices.services.registration import (
 )
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_lock_free
-from backoffice.organization.models import Team
+from backoffice.organization.models import Client, Team
+from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
 from backoffice.tenancy.permissions import require_team_writer
 
@@ -78,6 +79,39 @@ def _replace_assigned_clients(*, device: Device, client_ids: Sequence[int]) -> b
         if pk not in current
     )
     return True
+
+
+def _label(choices: type[models.TextChoices], value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _device_as_shown(
+    *, device: Device, team: Team, license: License | None, client_names: dict[int, str], client_ids: Iterable[int]
+) -> dict[str, object]:
+    """
+    The Device dialog's three tabs as the administrator reads them, keyed by
+    the fields' labels: names for the team, the license and the clients,
+    labels for choices and functionality, the team's zone when the device
+    uses its team's default.
+    """
+    return {
+        "Team": team.name,
+        "Time Zone": device.time_zone or f"Team default ({team.time_zone})",
+        "Lic.#": license.number if license is not None else None,
+        "Nickname": device.nickname,
+        "Description": device.description,
+        "Client Selection Type": _label(ClientSelectionType, device.client_selection_type),
+        "All or Selected": _label(ClientScope, device.client_scope),
+        "Include ALL from Area": device.include_area_clients,
+        "Assigned Clients": [client_names.get(pk, f"client #{pk}") for pk in client_ids],
+        "Allowed Functionality": _label(FunctionalityMode, device.functionality_mode),
+        "Custom functionality": [_label(Functionality, value) for value in device.functionality or []],
+    }
+
+
+def _client_names(ids: Iterable[int]) -> dict[int, str]:
+    """Names of the clients ``ids`` (archived ones too), for the audit trail."""
+    return dict(Client.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
 
 
 @transaction.atomic
@@ -202,6 +236,14 @@ def device_update(
     old_license_number = locked.license.number if locked.license else ""
     if license.pk != locked.license_id:
         license = license_lock_free(license=license)
+    names = _client_names([*current.assigned_client_ids, *checked.assigned_client_ids])
+    shown_before = _device_as_shown(
+        device=locked,
+        team=locked.team,
+        license=locked.license,
+        client_names=names,
+        client_ids=current.assigned_client_ids,
+    )
     changes = {
         name: (str(getattr(locked, attr)), str(value))
         for name, attr, value in (
@@ -256,15 +298,23 @@ def device_update(
             str(sorted(current.assigned_client_ids)),
             str(sorted(checked.assigned_client_ids)),
         )
-    summary = f"Device {nickname} changed"
+    readable = audit_changes(
+        shown_before,
+        _device_as_shown(
+            device=locked, team=team, license=license, client_names=names, client_ids=checked.assigned_client_ids
+        ),
+    )
+    summary = f"Device {nickname} changed" if readable else f"Device {nickname} saved without changes"
     if "license" in changes:
         summary += f"; license {old_license_number or 'none'} → {license.number}"
+    # Filed under the device's (new) team; a move names the old team in ``changes``.
     audit_record(
         company=locked.company,
         actor=acting_user,
         action="device.changed",
         obj=locked,
         summary=summary,
+        changes=readable,
         data={
             "device_id": locked.pk,
             "changed": sorted(changes),
