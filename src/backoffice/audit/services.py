@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
 
 from backoffice.audit.models import AuditEvent
@@ -124,4 +125,7 @@ def audit_events_prune(*, now: datetime.datetime, batch_size: int = PRUNE_BATCH_
 def audit_housekeeping() -> str:
     """The outbox worker's housekeeping task for the audit trail, with what it did."""
     pruned = audit_events_prune(now=timezone.now())
-    return f"audit: pruned {pruned} event{'s' if pruned != 1 else ''} older than {settings.AUDIT_RETENTION_DAYS} days"
+    days = settings.AUDIT_RETENTION_DAYS
+    return "audit: " + ngettext(
+        "pruned %(n)d event older than %(days)d days", "pruned %(n)d events older than %(days)d days", pruned
+    ) % {"n": pruned, "days": days}

@@ -4,6 +4,7 @@ Operators' admin for licenses. New licenses are issued with
 unsuspend them (actions that go through the licensing services).
 """
 
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -50,8 +51,9 @@ class LicenseAdmin(ServiceModelAdmin):
 
     @admin.action(description="Suspend selected licenses")
     def suspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
+        batch_id = uuid.uuid4()  # one bulk action: its events share the batch
         for lic in queryset.select_related("company"):
-            license_suspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
+            license_suspend(acting_user=request.user, license=lic, batch_id=batch_id)  # type: ignore[arg-type]
         count = queryset.count()
         self.message_user(
             request,
@@ -61,8 +63,9 @@ class LicenseAdmin(ServiceModelAdmin):
 
     @admin.action(description="Unsuspend selected licenses")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
+        batch_id = uuid.uuid4()
         for lic in queryset.select_related("company"):
-            license_unsuspend(acting_user=request.user, license=lic)  # type: ignore[arg-type]
+            license_unsuspend(acting_user=request.user, license=lic, batch_id=batch_id)  # type: ignore[arg-type]
         count = queryset.count()
         self.message_user(
             request,

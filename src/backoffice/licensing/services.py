@@ -7,6 +7,7 @@ services that give a license to a device.
 """
 
 import datetime
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -112,7 +113,9 @@ def _license_as_shown(license: License) -> dict[str, object]:
     }
 
 
-def _license_set_suspended(*, acting_user: Actor, license: License, suspended: bool) -> License:
+def _license_set_suspended(
+    *, acting_user: Actor, license: License, suspended: bool, batch_id: uuid.UUID | None
+) -> License:
     require_operator(acting_user)
     if license.is_suspended == suspended:
         return license
@@ -129,20 +132,24 @@ def _license_set_suspended(*, acting_user: Actor, license: License, suspended: b
             changes=audit_changes({"Suspended": not suspended}, {"Suspended": suspended}),
             device_id=device_id,
             team_id=team_id,
+            batch_id=batch_id,
         )
     return license
 
 
 @transaction.atomic
-def license_suspend(*, acting_user: Actor, license: License) -> License:
-    """Suspend a license: its device stops working with it at once. Idempotent."""
-    return _license_set_suspended(acting_user=acting_user, license=license, suspended=True)
+def license_suspend(*, acting_user: Actor, license: License, batch_id: uuid.UUID | None = None) -> License:
+    """
+    Suspend a license: its device stops working with it at once. Idempotent.
+    ``batch_id`` is shared by the events of one bulk action (the admin's).
+    """
+    return _license_set_suspended(acting_user=acting_user, license=license, suspended=True, batch_id=batch_id)
 
 
 @transaction.atomic
-def license_unsuspend(*, acting_user: Actor, license: License) -> License:
+def license_unsuspend(*, acting_user: Actor, license: License, batch_id: uuid.UUID | None = None) -> License:
     """Lift a suspension; the license is Active again unless it has expired. Idempotent."""
-    return _license_set_suspended(acting_user=acting_user, license=license, suspended=False)
+    return _license_set_suspended(acting_user=acting_user, license=license, suspended=False, batch_id=batch_id)
 
 
 @transaction.atomic
