@@ -21,13 +21,25 @@ from backoffice.devices.services import (
 )
 from backoffice.licensing.services import license_suspend, license_update
 from backoffice.notifications.services import outbox_send_due
-from backoffice.organization.services import area_update, client_update, employee_update, team_update
+from backoffice.organization.services import (
+    area_create,
+    area_update,
+    client_create,
+    client_update,
+    company_create,
+    employee_create,
+    employee_update,
+    team_create,
+    team_update,
+)
 from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import Company
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.services import (
     company_settings_update,
     user_access_update,
+    user_create,
     user_deactivate,
     user_update,
 )
@@ -123,6 +135,15 @@ def test_device_edit_of_clients_and_functionality_back_to_defaults(company_a, ad
     ]
 
 
+def test_device_edit_of_include_all_from_area(company_a, admin_a, van):
+    Company.objects.filter(pk=company_a.pk).update(area_support=True)
+    admin_a.refresh_from_db()
+    with company_scope(company_a):
+        van.refresh_from_db()
+        _edit(van, admin_a, clients=ClientSettings(include_area_clients=True))
+    assert last_event(company_a, "device.changed").changes == [change("Include ALL from Area", "No", "Yes")]
+
+
 def test_device_saved_without_changes_records_no_change(company_a, admin_a, van):
     with company_scope(company_a):
         _edit(van, admin_a)
@@ -130,17 +151,41 @@ def test_device_saved_without_changes_records_no_change(company_a, admin_a, van)
     assert (event.changes, event.summary) == ([], "Device Van 3 tablet saved without changes")
 
 
-def test_device_add_and_delete_keep_the_name_and_the_device(company_a, admin_a, downtown):
+def test_device_add_records_what_it_was_added_with_and_delete_keeps_the_name(company_a, admin_a, downtown):
     with company_scope(company_a):
+        metro = ClientFactory(company=company_a, name="Metro Ford")
         lic = LicenseFactory(company=company_a, number="NW-7")
-        device = device_add(acting_user=admin_a, team=downtown, license=lic, nickname="Bay 3 iPad")
+        device = device_add(
+            acting_user=admin_a,
+            team=downtown,
+            license=lic,
+            nickname="Bay 3 iPad",
+            recipients=["tech@a.example", "boss@a.example"],
+            clients=ClientSettings(
+                client_selection_type=ClientSelectionType.WHOLESALE,
+                client_scope=ClientScope.SELECTED,
+                assigned_client_ids=(metro.pk,),
+            ),
+        )
         device_pk = device.pk
         device.registered_at = device.changed_at
         device.save(update_fields=["registered_at"])
         device_delete(device=device, acting_user=admin_a)
     added = last_event(company_a, "device.added")
     deleted = last_event(company_a, "device.deleted")
-    assert (added.changes, added.device_id, added.team_id) == ([], device_pk, downtown.pk)
+    # Fields left empty or off are not listed; the recipients are addresses, not secrets.
+    assert added.changes == [
+        change("Team", "(none)", "Downtown"),
+        change("Time Zone", "(none)", "Team default (America/Chicago)"),
+        change("Lic.#", "(none)", "NW-7"),
+        change("Nickname", "(none)", "Bay 3 iPad"),
+        change("Client Selection Type", "(none)", "Wholesale"),
+        change("All or Selected", "(none)", "Selected"),
+        change("Assigned Clients", "(none)", "Metro Ford"),
+        change("Allowed Functionality", "(none)", "Use Company Settings"),
+        change("Recipients", "(none)", "boss@a.example, tech@a.example"),
+    ]
+    assert (added.device_id, added.team_id) == (device_pk, downtown.pk)
     assert added.summary == "Device Bay 3 iPad added with license NW-7"
     assert (deleted.changes, deleted.device_id, deleted.team_id) == ([], device_pk, downtown.pk)
     assert deleted.summary == "Device Bay 3 iPad deleted; license NW-7 is free again"
@@ -216,6 +261,66 @@ def test_area_rename(company_a, admin_a):
         area = AreaFactory(company=company_a, name="South")
         area_update(acting_user=admin_a, area=area, name="South Side")
     assert last_event(company_a, "area.updated").changes == [change("Name", "South", "South Side")]
+
+
+def test_creations_record_what_was_set(company_a, admin_a, downtown):
+    with company_scope(company_a):
+        team_create(acting_user=admin_a, name="Night Shift", time_zone="UTC")
+        employee_create(acting_user=admin_a, name="Bo Berg", email="bo@a.example", team=downtown)
+        area_create(acting_user=admin_a, name="North")
+        client_create(acting_user=admin_a, name="Metro Ford", client_type="wholesale")
+        user_create(
+            acting_user=admin_a,
+            email="Tia@A.example",
+            full_name="Tia",
+            role=Role.TEAM_ADMINISTRATOR,
+            team=downtown,
+            password="a-long-enough-secret",
+        )
+        saved_view_create(acting_user=admin_a, name="Old tablets", state=DeviceListState())
+    expected = {
+        "team.created": [change("Name", "(none)", "Night Shift"), change("Default time zone", "(none)", "UTC")],
+        "employee.created": [
+            change("Name", "(none)", "Bo Berg"),
+            change("Email", "(none)", "bo@a.example"),
+            change("Team", "(none)", "Downtown"),
+        ],
+        "area.created": [change("Name", "(none)", "North")],
+        "client.created": [
+            change("Name", "(none)", "Metro Ford"),
+            change("Type", "(none)", "Wholesale"),
+            change("Active", "(none)", "Yes"),
+        ],
+        "user.created": [
+            change("Email", "(none)", "tia@a.example"),
+            change("Name", "(none)", "Tia"),
+            change("Role", "(none)", "Team Administrator"),
+            change("Team", "(none)", "Downtown"),
+        ],
+        "saved_view.created": [change("Name", "(none)", "Old tablets")],
+    }
+    assert {action: last_event(company_a, action).changes for action in expected} == expected
+    assert last_event(company_a, "user.created").team_id == downtown.pk
+
+
+def test_company_creation_records_its_settings_and_first_administrator():
+    company = company_create(
+        acting_user=OPERATOR_COMMAND,
+        name="Company C",
+        default_time_zone="Europe/Rome",
+        area_support=True,
+        admin_email="Boss@C.example",
+        admin_password="a-long-enough-secret",
+    )
+    assert last_event(company, "company.created").changes == [
+        change("Name", "(none)", "Company C"),
+        change("Default time zone", "(none)", "Europe/Rome"),
+        change("Area Support subscription", "(none)", "Yes"),
+    ]
+    assert last_event(company, "user.created").changes == [
+        change("Email", "(none)", "boss@c.example"),
+        change("Role", "(none)", "Administrator"),
+    ]
 
 
 # Company and users

@@ -30,7 +30,16 @@ def test_an_archived_employees_name_stays_on_the_trail(company_a, admin_a, downt
         employee_archive(acting_user=admin_a, employee=ana)
     admin = ("admin@a.example",)
     assert [row[:1] + row[2:] for row in _trail(company_a)] == [
-        ("employee.created", *admin, "Employee Ana Alvarez added to Downtown", []),
+        (
+            "employee.created",
+            *admin,
+            "Employee Ana Alvarez added to Downtown",
+            [
+                change("Name", "(none)", "Ana Alvarez"),
+                change("Email", "(none)", "ana@a.example"),
+                change("Team", "(none)", "Downtown"),
+            ],
+        ),
         ("employee.updated", *admin, "Employee Ana Alvarez changed", [change("Team", "Downtown", "Fleet Services")]),
         ("employee.archived", *admin, "Employee Ana Alvarez archived", []),
     ]

@@ -93,6 +93,15 @@ def audit_changes(before: dict[str, object], after: dict[str, object]) -> list[d
     return changes
 
 
+def audit_initial(values: dict[str, object]) -> list[dict[str, str]]:
+    """
+    What a new object was created with, as changes from "(none)": the fields
+    of ``values`` (keyed by label, in the form's order) that are set, leaving
+    out those left empty or off (False).
+    """
+    return audit_changes({}, {field: value for field, value in values.items() if value is not False})
+
+
 PRUNE_BATCH_SIZE = 5000
 
 

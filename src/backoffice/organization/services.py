@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from backoffice.audit.services import audit_changes, audit_record
+from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
@@ -102,7 +102,14 @@ def company_create(
     with company_scope(company):
         Team.objects.create(company=company, name=DEFAULT_TEAM_NAME, time_zone=default_time_zone, is_default=True)
         audit_record(
-            company=company, actor=acting_user, action="company.created", obj=company, summary=f"Company {name} created"
+            company=company,
+            actor=acting_user,
+            action="company.created",
+            obj=company,
+            summary=f"Company {name} created",
+            changes=audit_initial(
+                {"Name": name, "Default time zone": default_time_zone, "Area Support subscription": area_support},
+            ),
         )
         if admin_email is not None:
             admin = User(email=admin_email.strip().lower(), company=company, role=Role.ADMINISTRATOR)
@@ -122,6 +129,7 @@ def company_create(
                 action="user.created",
                 obj=admin,
                 summary=f"User {admin.email} created as Administrator",
+                changes=audit_initial({"Email": admin.email, "Role": admin.get_role_display()}),
                 data={"email": admin.email, "role": Role.ADMINISTRATOR},
             )
     return company
@@ -215,6 +223,7 @@ def team_create(
             action="team.created",
             obj=team,
             summary=f"Team {team.name} created",
+            changes=audit_initial(_team_as_shown(team)),
             data={"name": team.name, "time_zone": time_zone, "area_id": area.pk if area else None},
         )
     return team
@@ -335,6 +344,7 @@ def employee_create(
             action="employee.created",
             obj=employee,
             summary=f"Employee {name} added to {team.name}",
+            changes=audit_initial(_employee_as_shown(employee)),
             data={"name": name, "email": email, "team_id": team.pk},
         )
     return employee
@@ -437,7 +447,12 @@ def area_create(*, acting_user: Actor, name: str, company: Company | None = None
         with _area_name_guard(name=name, exclude_pk=None):
             area = Area.objects.create(company=company, name=name)
         audit_record(
-            company=company, actor=acting_user, action="area.created", obj=area, summary=f"Area {name} created"
+            company=company,
+            actor=acting_user,
+            action="area.created",
+            obj=area,
+            summary=f"Area {name} created",
+            changes=audit_initial({"Name": name}),
         )
     return area
 
@@ -553,6 +568,7 @@ def client_create(
             action="client.created",
             obj=client,
             summary=f"Client {name} created",
+            changes=audit_initial(_client_as_shown(client)),
             data={"name": name, "client_type": client_type, "area_id": area.pk if area else None, "active": is_active},
         )
     return client

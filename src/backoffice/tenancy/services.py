@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from backoffice.audit.services import audit_changes, audit_record
+from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
@@ -147,6 +147,7 @@ def user_create(
             action="user.created",
             obj=user,
             summary=f"User {email} created as {user.get_role_display()}",
+            changes=audit_initial({"Email": email, **_user_as_shown(user)}),
             data={"email": email, "role": role, "team_id": team.pk if team else None},
         )
     return user

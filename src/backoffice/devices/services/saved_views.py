@@ -11,7 +11,7 @@ audit event.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from backoffice.audit.services import audit_changes, audit_record
+from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.text import TextKind, text_problem
 from backoffice.devices.models import SAVED_VIEW_NAME_MAX_LENGTH, SAVED_VIEW_QUERY_MAX_LENGTH, SavedView
 from backoffice.devices.selectors.active_devices import DeviceListState
@@ -74,6 +74,7 @@ def saved_view_create(*, acting_user: User, name: str, state: DeviceListState, i
         action="saved_view.created",
         obj=view,
         summary=f"Saved view {name} created{' and shared' if is_shared else ''}",
+        changes=audit_initial({"Name": name, "Shared": is_shared}),
         data={"saved_view_id": view.pk, "name": name, "query": query, "is_shared": is_shared},
     )
     return view

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from backoffice.audit.services import audit_changes, audit_record
+from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.clients import ClientSettings, client_settings_clean, functionality_clean
@@ -173,12 +173,21 @@ def device_add(
         raise taken from None
     _replace_assigned_clients(device=device, client_ids=checked.assigned_client_ids)
 
+    shown = _device_as_shown(
+        device=device,
+        team=team,
+        license=locked,
+        client_names=_client_names(checked.assigned_client_ids),
+        client_ids=checked.assigned_client_ids,
+    )
     audit_record(
         company=company,
         actor=acting_user,
         action="device.added",
         obj=device,
         summary=f"Device {nickname} added with license {locked.number}",
+        # What it was added with, as changes from nothing (empty fields are left out).
+        changes=audit_initial({**shown, "Recipients": clean_recipients}),
         data={
             "device_id": device.pk,
             "team_id": team.pk,
