@@ -27,7 +27,9 @@ from backoffice.organization.services import (
     client_create,
     client_update,
     company_create,
+    employee_archive,
     employee_create,
+    employee_restore,
     employee_update,
     team_create,
     team_update,
@@ -261,6 +263,16 @@ def test_area_rename(company_a, admin_a):
         area = AreaFactory(company=company_a, name="South")
         area_update(acting_user=admin_a, area=area, name="South Side")
     assert last_event(company_a, "area.updated").changes == [change("Name", "South", "South Side")]
+
+
+def test_employee_archive_and_restore(company_a, admin_a, downtown):
+    with company_scope(company_a):
+        employee = EmployeeFactory(company=company_a, team=downtown, name="Ana Alvarez", email="ana@a.example")
+        employee_archive(acting_user=admin_a, employee=employee)
+        employee_restore(acting_user=admin_a, employee=employee)
+    archived = last_event(company_a, "employee.archived")
+    assert (archived.changes, archived.team_id) == ([change("Active", "Yes", "No")], downtown.pk)
+    assert last_event(company_a, "employee.restored").changes == [change("Active", "No", "Yes")]
 
 
 def test_creations_record_what_was_set(company_a, admin_a, downtown):

@@ -68,6 +68,13 @@ def test_code_flows_write_no_code_credential_or_password(company_a, admin_a, tea
 
     with company_scope(company_a):
         events = list(AuditEvent.objects.values("action", "summary", "data", "changes", "actor_label"))
+        filed = set(
+            AuditEvent.objects.exclude(action__in=["company.created", "user.created", "user.password_set"])
+            .values_list("device_id", "team_id")
+            .distinct()
+        )
+    # Every event of the flow is on the device's trail, the device's own and its codes', emails' and credential's.
+    assert filed == {(device.pk, team_a.pk)}
     actions = {event["action"] for event in events}
     assert {
         "device.added",

@@ -41,7 +41,7 @@ def test_an_archived_employees_name_stays_on_the_trail(company_a, admin_a, downt
             ],
         ),
         ("employee.updated", *admin, "Employee Ana Alvarez changed", [change("Team", "Downtown", "Fleet Services")]),
-        ("employee.archived", *admin, "Employee Ana Alvarez archived", []),
+        ("employee.archived", *admin, "Employee Ana Alvarez archived", [change("Active", "Yes", "No")]),
     ]
 
 

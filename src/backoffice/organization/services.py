@@ -392,6 +392,7 @@ def employee_archive(*, acting_user: Actor, employee: Employee, company: Company
                 action="employee.archived",
                 obj=employee,
                 summary=f"Employee {employee.name} archived",
+                changes=audit_changes({"Active": True}, {"Active": False}),
             )
     return employee
 
@@ -421,6 +422,7 @@ def employee_restore(*, acting_user: Actor, employee: Employee, company: Company
                 action="employee.restored",
                 obj=employee,
                 summary=f"Employee {employee.name} restored",
+                changes=audit_changes({"Active": False}, {"Active": True}),
             )
     return employee
 
