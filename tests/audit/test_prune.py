@@ -51,6 +51,15 @@ def test_prune_works_in_batches_of_bounded_size(settings, company_a):
     assert _ages() == ["10 days old", "729 days old"]
 
 
+def test_a_pass_deletes_at_most_max_batches_and_the_next_goes_on(settings, company_a):
+    settings.AUDIT_RETENTION_DAYS = 730
+    _events(company_a, [800 + i for i in range(7)] + [10])
+    assert audit_events_prune(now=NOW, batch_size=3, max_batches=2) == 6
+    assert len(_ages()) == 2
+    assert audit_events_prune(now=NOW, batch_size=3, max_batches=2) == 1
+    assert _ages() == ["10 days old"]
+
+
 def test_the_default_retention_is_two_years(company_a):
     now = timezone.now()
     for age in (729, 731):

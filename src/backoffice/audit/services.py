@@ -103,21 +103,30 @@ def audit_initial(values: dict[str, object]) -> list[dict[str, str]]:
 
 
 PRUNE_BATCH_SIZE = 5000
+# Batches one housekeeping pass deletes at most, so that a large backlog (the
+# retention just shortened) is caught up over several passes of the worker
+# instead of holding up its emails.
+PRUNE_BATCHES_PER_PASS = 20
 
 
-def audit_events_prune(*, now: datetime.datetime, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+def audit_events_prune(
+    *, now: datetime.datetime, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int | None = None
+) -> int:
     """
     Delete the events of every company older than ``AUDIT_RETENTION_DAYS``
     days before ``now``; return how many. Runs in bounded batches: each reads
     at most ``batch_size`` ids (oldest first, through the ``created_at``
     index) and deletes them in one short transaction, so that memory and
-    lock time stay small whatever the size of the backlog. The worker's
+    lock time stay small whatever the size of the backlog; at most
+    ``max_batches`` of them (None: until none is left). The worker's
     housekeeping runs it after every pass (registered by the devices app).
     """
     cutoff = now - datetime.timedelta(days=settings.AUDIT_RETENTION_DAYS)
     deleted = 0
+    batches = 0
     with scopes_disabled():
-        while True:
+        while max_batches is None or batches < max_batches:
+            batches += 1
             with transaction.atomic():
                 ids = list(
                     AuditEvent.objects.filter(created_at__lt=cutoff)
@@ -129,11 +138,12 @@ def audit_events_prune(*, now: datetime.datetime, batch_size: int = PRUNE_BATCH_
                 deleted += AuditEvent.objects.filter(id__in=ids).delete()[0]
             if len(ids) < batch_size:
                 return deleted
+    return deleted
 
 
 def audit_housekeeping() -> str:
     """The outbox worker's housekeeping task for the audit trail, with what it did."""
-    pruned = audit_events_prune(now=timezone.now())
+    pruned = audit_events_prune(now=timezone.now(), max_batches=PRUNE_BATCHES_PER_PASS)
     days = settings.AUDIT_RETENTION_DAYS
     return "audit: " + ngettext(
         "pruned %(n)d event older than %(days)d days", "pruned %(n)d events older than %(days)d days", pruned
