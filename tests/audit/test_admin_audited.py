@@ -104,3 +104,25 @@ def test_operator_license_change_and_bulk_suspension(as_operator, operator, comp
     assert suspended[0].batch_id is not None
     assert suspended[0].batch_id == suspended[1].batch_id
     assert {e.actor_id for e in suspended} == {operator.pk}
+
+
+def test_operator_deletes_selected_teams_in_one_batch(as_operator, operator, company_a, downtown, fleet):
+    response = as_operator.post(
+        "/admin/organization/team/",
+        {"action": "delete_selected", "_selected_action": [downtown.pk, fleet.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    with company_scope(company_a):
+        deleted = list(AuditEvent.objects.filter(action="team.deleted").order_by("summary"))
+    assert [(e.summary, e.team_id, e.actor_id) for e in deleted] == [
+        ("Team Downtown deleted", downtown.pk, operator.pk),
+        ("Team Fleet Services deleted", fleet.pk, operator.pk),
+    ]
+    assert deleted[0].batch_id is not None
+    assert deleted[0].batch_id == deleted[1].batch_id
+
+
+def test_one_deletion_has_no_batch(as_operator, company_a, downtown):
+    response = as_operator.post(f"/admin/organization/team/{downtown.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert last_event(company_a, "team.deleted").batch_id is None

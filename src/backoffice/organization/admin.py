@@ -5,6 +5,7 @@ for the row's company, which validate it and record an audit event with the
 operator as actor.
 """
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -53,8 +54,8 @@ class AreaAdmin(CompanyOwnedAdmin):
             return services.area_create(acting_user=acting_user, name=data["name"], company=data["company"])
         return services.area_update(acting_user=acting_user, area=original, name=data["name"], company=original.company)
 
-    def service_delete(self, *, acting_user: User, obj: Area) -> None:
-        services.area_delete(acting_user=acting_user, area=obj, company=obj.company)
+    def service_delete(self, *, acting_user: User, obj: Area, batch_id: uuid.UUID | None = None) -> None:
+        services.area_delete(acting_user=acting_user, area=obj, company=obj.company, batch_id=batch_id)
 
 
 @admin.register(Team)
@@ -74,8 +75,8 @@ class TeamAdmin(CompanyOwnedAdmin):
             return services.team_create(acting_user=acting_user, company=data["company"], **fields)
         return services.team_update(acting_user=acting_user, team=original, company=original.company, **fields)
 
-    def service_delete(self, *, acting_user: User, obj: Team) -> None:
-        services.team_delete(acting_user=acting_user, team=obj, company=obj.company)
+    def service_delete(self, *, acting_user: User, obj: Team, batch_id: uuid.UUID | None = None) -> None:
+        services.team_delete(acting_user=acting_user, team=obj, company=obj.company, batch_id=batch_id)
 
 
 @admin.register(Employee)

@@ -20,6 +20,7 @@ operator, length and uniqueness checks); splitting it per entity is a
 mechanical clean-up left for later.
 """
 
+import uuid
 from contextlib import AbstractContextManager
 
 from django.core.exceptions import ValidationError
@@ -272,10 +273,13 @@ def team_update(
 
 
 @transaction.atomic
-def team_delete(*, acting_user: Actor, team: Team, company: Company | None = None) -> None:
+def team_delete(
+    *, acting_user: Actor, team: Team, company: Company | None = None, batch_id: uuid.UUID | None = None
+) -> None:
     """
     Delete an empty team. Refused for the Default Team and for a team that
     still has devices, employees (archived ones too) or Team Administrators.
+    ``batch_id`` groups the events of one bulk deletion (the admin's).
     """
     with acting_in_company(acting_user, company, Role.ADMINISTRATOR) as company:
         _check_same_company(company, team)
@@ -289,6 +293,7 @@ def team_delete(*, acting_user: Actor, team: Team, company: Company | None = Non
             obj=team,
             summary=f"Team {team.name} deleted",
             data={"name": team.name},
+            batch_id=batch_id,
         )
         team.delete()
 
@@ -482,7 +487,9 @@ def area_update(*, acting_user: Actor, area: Area, name: str, company: Company |
 
 
 @transaction.atomic
-def area_delete(*, acting_user: Actor, area: Area, company: Company | None = None) -> None:
+def area_delete(
+    *, acting_user: Actor, area: Area, company: Company | None = None, batch_id: uuid.UUID | None = None
+) -> None:
     """
     Delete an area. Its teams and clients stay and simply have no area any
     more (the confirmation page says how many); devices that include all
@@ -499,6 +506,7 @@ def area_delete(*, acting_user: Actor, area: Area, company: Company | None = Non
             obj=area,
             summary=f"Area {area.name} deleted",
             data={"name": area.name, "team_ids": teams, "client_ids": clients},
+            batch_id=batch_id,
         )
         Team.objects.filter(area=area).update(area=None)
         Client.objects.filter(area=area).update(area=None)

@@ -14,6 +14,7 @@ Services get the stored row (``original``), never the instance the admin form
 has already changed, so their "before" in the audit trail is right.
 """
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -54,7 +55,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
         """Create (``original`` is None) or change ``original`` from the form's cleaned ``data``; return the row."""
         raise ImproperlyConfigured(f"{type(self).__name__} must define service_save: a service writes its rows.")
 
-    def service_delete(self, *, acting_user: User, obj: Any) -> None:
+    def service_delete(self, *, acting_user: User, obj: Any, batch_id: uuid.UUID | None = None) -> None:
+        """Delete ``obj``; ``batch_id`` is shared by the rows of one "Delete selected" action."""
         raise PermissionDenied("These rows are not deleted here.")
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
@@ -101,8 +103,9 @@ class ServiceModelAdmin(admin.ModelAdmin):
         self.service_delete(acting_user=request.user, obj=obj)  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        batch_id = uuid.uuid4()  # one bulk action: its audit events share the batch
         for obj in queryset:
-            self.service_delete(acting_user=request.user, obj=obj)  # type: ignore[arg-type]
+            self.service_delete(acting_user=request.user, obj=obj, batch_id=batch_id)  # type: ignore[arg-type]
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
         # A refusal of the service rolls the deletion back and shows as a message.
