@@ -45,6 +45,7 @@ class AuditLogFilterForm(TextRulesFormMixin, forms.Form):
     after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, choices: AuditFilterChoices, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         offered: dict[str, list[Any]] = {
             "actor": [ANY, *choices.actors],

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from backoffice.audit.actions import audit_action_label, audit_object_label
 from backoffice.audit.models import AuditEvent
 from backoffice.devices.selectors import device_visible_queryset
-from backoffice.organization.selectors import team_choices
+from backoffice.organization.selectors import team_choices, team_visible_queryset
 from backoffice.tenancy.models import User
 from backoffice.tenancy.permissions import (
     DEMO_DATA,
@@ -32,6 +32,7 @@ from backoffice.tenancy.permissions import (
 from backoffice.tenancy.selectors import user_list
 
 PAGE_SIZE = 50
+TEAM = "organization.team"
 EXPORT_CHUNK = 2000
 
 # The actor filter's values for parties that are not users of the company.
@@ -155,6 +156,7 @@ class AuditRow:
     object_label: str
     actor_name: str
     device_nickname: str | None  # set when the device still exists and the user may open its page
+    team_name: str | None = None  # for an event about a team that still exists and the user may open
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ def audit_log_page(
             newer_events = audit_event_list(user=user, filters=filters).filter(_newer_q(Cursor.of(page[0])))
             newer = Cursor.of(page[0]) if newer_events.exists() else None
     nicknames = _device_nicknames(user=user, ids={row.device_id for row in page if row.device_id is not None})
+    team_names = _team_names(user=user, ids={row.team_id for row in page if row.object_type == TEAM and row.team_id})
     rows = [
         AuditRow(
             event=event,
@@ -200,6 +203,7 @@ def audit_log_page(
             object_label=audit_object_label(event.object_type),
             actor_name=event.actor.display_name if event.actor is not None else event.actor_label,
             device_nickname=nicknames.get(event.device_id) if event.device_id is not None else None,
+            team_name=team_names.get(event.team_id) if event.object_type == TEAM and event.team_id else None,
         )
         for event in page
     ]
@@ -211,6 +215,13 @@ def _device_nicknames(*, user: User, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(device_visible_queryset(user=user).filter(pk__in=ids).values_list("pk", "nickname"))
+
+
+def _team_names(*, user: User, ids: set[int]) -> dict[int, str]:
+    """The names of the teams among ``ids`` that still exist and ``user`` may see, in one query."""
+    if not ids:
+        return {}
+    return dict(team_visible_queryset(user=user).filter(pk__in=ids).values_list("pk", "name"))
 
 
 def audit_device_nickname(*, user: User, device_id: int) -> str | None:
