@@ -27,12 +27,28 @@ def export_lines(rows: Iterable[tuple[Any, ...]], *, zone: datetime.tzinfo) -> I
     neutralised so that a spreadsheet shows it and runs nothing.
     """
 
+    # Labels looked up once per action and object type, not once per row: the export runs to millions of rows.
+    actions: dict[str, str] = {}
+    objects: dict[str, str] = {}
+
     def cells() -> Iterator[list[str]]:
         for created_at, actor, action, object_type, object_id, device_id, team_id, summary, changes, batch in rows:
-            when = created_at.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds")
-            texts = [actor, audit_action_label(action), action, audit_object_label(object_type), object_id]
-            ids = ["" if device_id is None else str(device_id), "" if team_id is None else str(team_id)]
-            tail = [neutralise(summary), neutralise(changes_text(changes)), "" if batch is None else str(batch)]
-            yield [when, *(neutralise(text) for text in texts), *ids, *tail]
+            if action not in actions:
+                actions[action] = neutralise(audit_action_label(action))
+            if object_type not in objects:
+                objects[object_type] = neutralise(audit_object_label(object_type))
+            yield [
+                created_at.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds"),
+                neutralise(actor),
+                actions[action],
+                neutralise(action),
+                objects[object_type],
+                neutralise(object_id),
+                "" if device_id is None else str(device_id),
+                "" if team_id is None else str(team_id),
+                neutralise(summary),
+                neutralise(changes_text(changes)) if changes else "",
+                "" if batch is None else str(batch),
+            ]
 
     return csv_chunks(EXPORT_HEADER, cells())
