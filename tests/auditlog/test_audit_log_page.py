@@ -118,6 +118,8 @@ def test_a_row_shows_the_label_the_changes_and_links_the_device(as_admin_a, admi
     # The active filter names the device and can be removed.
     assert "Device: <strong>Van 3 tablet</strong>" in html
     assert 'href="?">Remove<span class="visually-hidden"> the device filter' in html
+    # Filtering further keeps the device: the form carries it.
+    assert f'<input type="hidden" name="device" value="{device.pk}"' in html
 
 
 def test_a_deleted_device_is_named_by_number_and_not_linked(as_admin_a, admin_a, company_a, team_a):

@@ -115,7 +115,7 @@ def test_an_administrator_filters_pages_and_downloads_the_log(page, history):
     screenshot(page, "audit-log-device", full_page=False)
     table = download_csv(page)
     expect(rows(page)).to_have_count(len(table) - 1)
-    assert table[0][:3] == ["Time", "Actor", "Action"]
+    assert table[0][:3] == ["Time (America/Chicago)", "Actor", "Action"]
     seeded = [row for row in table[1:] if row[8].startswith(MARK)]
     assert len(seeded) == 35
     assert {row[6] for row in table[1:]} == {str(history["device"])}

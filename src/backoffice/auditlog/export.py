@@ -22,8 +22,8 @@ def changes_text(changes: object) -> str:
 
 def export_lines(rows: Iterable[tuple[Any, ...]], *, zone: datetime.tzinfo) -> Iterator[str]:
     """
-    The CSV text of ``rows`` (``audit_export_rows``), header first, times in
-    ``zone`` to the second; every text cell taken from the data is
+    The CSV text of ``rows`` (``audit_export_rows``), header first (the time
+    column names ``zone``), times in ``zone`` to the second; every text cell taken from the data is
     neutralised so that a spreadsheet shows it and runs nothing.
     """
 
@@ -51,4 +51,5 @@ def export_lines(rows: Iterable[tuple[Any, ...]], *, zone: datetime.tzinfo) -> I
                 "" if batch is None else str(batch),
             ]
 
-    return csv_chunks(EXPORT_HEADER, cells())
+    header = (f"Time ({zone})", *EXPORT_HEADER[1:])
+    return csv_chunks(header, cells())
