@@ -43,6 +43,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from backoffice.audit.actions import ACTIONS  # noqa: E402
+from backoffice.audit.models import AuditEvent  # noqa: E402
 from backoffice.auditlog.selectors import Cursor  # noqa: E402
 from backoffice.devices.models import Device  # noqa: E402
 from backoffice.organization.models import Team  # noqa: E402
@@ -201,8 +202,6 @@ def main() -> None:
     http = Client()
     http.force_login(user)
     with company_scope(user.company):
-        from backoffice.audit.models import AuditEvent
-
         far = AuditEvent.objects.order_by("-created_at", "-id")[int(args.events * 0.9)]
     zone = user.company.zone
     newest = timezone.now().astimezone(zone).date()
