@@ -16,14 +16,11 @@ from typing import Any
 
 from django.utils.translation import ngettext
 
+from backoffice.core.spreadsheet import BOM, neutralise
 from backoffice.devices.last_seen import IDLE, IDLE_HOURS, NEVER, OFFLINE, ONLINE, ONLINE_MINUTES
 from backoffice.devices.selectors import REPORT_HEADER, DeviceReportStatistics
 from backoffice.documents.choices import DocumentKind
 from backoffice.licensing.choices import LicenseStatus, LicenseType
-
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = frozenset("=+-@\t\r")
-BOM = "\ufeff"
 
 ROWS_PER_CHUNK = 500
 
@@ -38,13 +35,6 @@ DOCUMENT_LABELS: dict[str, str] = {
     DocumentKind.INSPECTION: "Inspections",
     DocumentKind.WORK_ORDER: "Work Orders",
 }
-
-
-def neutralise(value: str) -> str:
-    """Prefix a formula-like cell with an apostrophe so that it stays text."""
-    if value[:1] in FORMULA_PREFIXES:
-        return "'" + value
-    return value
 
 
 def _when(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> str:

@@ -1,16 +1,21 @@
+from collections.abc import Callable
+
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-# The main navigation: (label, URL name). Pages that do not exist are skipped.
-NAVIGATION = (
-    ("Active Devices", "devices:active"),
-    ("Teams", "organization:teams"),
-    ("Employees", "organization:employees"),
-    ("Clients", "organization:clients"),
-    ("Areas", "organization:areas"),
-    ("Licenses", "licensing:licenses"),
-    ("Users", "tenancy:users"),
-    ("Settings", "tenancy:settings"),
+from backoffice.tenancy.permissions import can_read_audit_log
+
+# The main navigation: (label, URL name, who sees it; None: everyone). Pages that do not exist are skipped.
+NAVIGATION: tuple[tuple[str, str, Callable[..., bool] | None], ...] = (
+    ("Active Devices", "devices:active", None),
+    ("Teams", "organization:teams", None),
+    ("Employees", "organization:employees", None),
+    ("Clients", "organization:clients", None),
+    ("Areas", "organization:areas", None),
+    ("Licenses", "licensing:licenses", None),
+    ("Audit log", "auditlog:events", can_read_audit_log),
+    ("Users", "tenancy:users", None),
+    ("Settings", "tenancy:settings", None),
 )
 
 
@@ -18,7 +23,9 @@ def tenancy(request: HttpRequest) -> dict[str, object]:
     company = getattr(request, "company", None)
     items = []
     if company is not None:
-        for label, name in NAVIGATION:
+        for label, name, visible in NAVIGATION:
+            if visible is not None and not visible(request.user):
+                continue
             try:
                 url = reverse(name)
             except NoReverseMatch:

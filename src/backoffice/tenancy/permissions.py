@@ -118,6 +118,19 @@ def can_write_team(user: User, *, team_id: int | None) -> bool:
     return True
 
 
+def can_read_audit_log(user: User) -> bool:
+    """
+    Whether ``user`` may open the company's audit log: an Administrator (every
+    event), a Team Administrator (the events filed under their team), a
+    Viewer only when the company's ``audit_log_for_viewers`` is on.
+    """
+    if not isinstance(user, User) or not user.is_active or user.company is None:
+        return False
+    if user.role == Role.VIEWER:
+        return bool(user.company.audit_log_for_viewers)
+    return user.role in (Role.ADMINISTRATOR, Role.TEAM_ADMINISTRATOR)
+
+
 # The same rules for views, applied before anything is read or written.
 
 
