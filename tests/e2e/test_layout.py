@@ -12,7 +12,17 @@ from tests.e2e.conftest import assert_accessible, assert_fits, new_page, screens
 pytestmark = pytest.mark.e2e
 
 WIDTHS = {390: 844, 768: 1024, 1280: 800}
-DESTINATIONS = ["Active Devices", "Teams", "Employees", "Clients", "Areas", "Licenses", "Users", "Settings"]
+DESTINATIONS = [
+    "Active Devices",
+    "Teams",
+    "Employees",
+    "Clients",
+    "Areas",
+    "Licenses",
+    "Users",
+    "Settings",
+    "Audit log",
+]
 
 
 def admin_pages(page) -> list[str]:
@@ -40,6 +50,7 @@ def admin_pages(page) -> list[str]:
         "/users/",
         "/users/add/",
         "/settings/",
+        "/audit/",
     ]
 
 
