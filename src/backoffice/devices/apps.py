@@ -10,10 +10,12 @@ class DevicesConfig(AppConfig):
         # runs its housekeeping; it learns how from here. Licensing (also
         # lower) learns which licenses expired codes hold.
         from backoffice.devices.selectors.registration import license_expired_code_hold_q
+        from backoffice.devices.services.redemption import check_in_history_housekeeping
         from backoffice.devices.services.registration import registration_email_render, registration_housekeeping
         from backoffice.licensing.selectors import license_expired_code_hold_register
         from backoffice.notifications.services import outbox_renderer_register, worker_task_register
 
         outbox_renderer_register(registration_email_render)
         worker_task_register(registration_housekeeping)
+        worker_task_register(check_in_history_housekeeping)
         license_expired_code_hold_register(license_expired_code_hold_q)
