@@ -2,6 +2,7 @@
 
 import datetime
 import html as html_lib
+import json
 
 import pytest
 from django.db import connection
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from backoffice.audit.services import audit_record
 from backoffice.devices.models import CheckInKind, DeviceCheckIn
+from backoffice.devices.selectors.detail import HISTORY_PER_PAGE
 from backoffice.documents.choices import DocumentKind
 from backoffice.organization.choices import ClientType
 from backoffice.tenancy.models import Company
@@ -84,7 +86,7 @@ def test_each_client_says_why_it_is_available(as_admin_a, company_a, team_a, dev
     effective = as_admin_a.get(page_url(device_a)).context["effective"]
     reasons = {client.name: client.reasons for client in effective.clients}
     assert reasons == {
-        retail.name: ["Retail: every retail client (retail clients are not selected one by one)"],
+        retail.name: ["All retail clients (not selected one by one)"],
         assigned.name: ["Assigned to this device"],
         used.name: ["Used in documents recorded on this device"],
         in_area.name: ["From area North"],
@@ -234,17 +236,23 @@ def test_the_history_shows_changes_old_to_new_and_summarises_samples(as_admin_a,
 def test_the_oldest_change_on_a_page_compares_with_the_next_page(as_admin_a, company_a, device_a):
     now = timezone.now()
     with company_scope(company_a):
-        for i in range(51):
-            DeviceCheckIn.objects.create(
+        DeviceCheckIn.objects.bulk_create(
+            DeviceCheckIn(
                 company=company_a,
                 device=device_a,
                 at=now - datetime.timedelta(days=i),
                 kind=CheckInKind.CHANGED,
-                app_version=f"5.{100 - i}",
+                app_version=f"5.{1000 - i}",
             )
+            for i in range(HISTORY_PER_PAGE + 1)
+        )
     timeline = as_admin_a.get(page_url(device_a)).context["timeline"]
-    assert len(timeline) == 50
-    assert timeline[-1].changes == [("ReconPro", "5.50", "5.51")]
+    assert len(timeline) == HISTORY_PER_PAGE
+    oldest = 1000 - HISTORY_PER_PAGE
+    assert timeline[-1].changes == [("ReconPro", f"5.{oldest}", f"5.{oldest + 1}")]
+    second = as_admin_a.get(page_url(device_a) + "?history=2").context["timeline"]
+    assert len(second) == 1
+    assert second[0].changes == []  # nothing older to compare with
 
 
 def test_edit_on_the_page_reloads_the_page(as_admin_a, company_a, device_a, default_team_a):
@@ -263,10 +271,11 @@ def test_edit_on_the_page_reloads_the_page(as_admin_a, company_a, device_a, defa
         payload,
         headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/devices/{device_a.pk}/"},
     )
-    assert response.status_code == 200, response.content.decode()[:2000]
-    assert response["HX-Refresh"] == "true"
-    page = as_admin_a.get(page_url(device_a))
-    assert "Van 7 tablet saved." in page.content.decode()
+    assert response.status_code == 204, response.content.decode()[:2000]
+    trigger = json.loads(response["HX-Trigger"])
+    assert trigger["toast"]["message"] == "Van 7 tablet saved."
+    assert "device-changed" in trigger
+    assert "registrations-changed" in trigger  # closes the dialog
     with scopes_disabled():
         device_a.refresh_from_db()
     assert device_a.team_id == default_team_a.pk

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from backoffice.core.charts import pie_slices
 from backoffice.core.pagination import PAGE_SIZES, paginate
@@ -175,16 +175,26 @@ def _toast(
 def _after_write(request: CompanyRequest, notice: str, *, error: bool = False) -> HttpResponse:
     """
     htmx: the refreshed section and a toast with the outcome (from a device's
-    page: that page again, reloaded with the message); otherwise back to the
-    page with a message.
+    page: that page refreshed in place); otherwise back to the page with a
+    message.
     """
-    if request.htmx and _from_device_page(request):
-        (messages.error if error else messages.success)(request, notice)
-        return HttpResponseClientRefresh()
+    if _from_device_page(request):
+        return _device_page_refresh(notice, error=error)
     if request.htmx:
         return _toast(_pending_fragment(request), notice, error=error)
     (messages.error if error else messages.success)(request, notice)
     return redirect(reverse("devices:active") + "#pending-registrations")
+
+
+def _device_page_refresh(notice: str, *, error: bool = False) -> HttpResponse:
+    """
+    After an action on a device's page (over htmx): a toast with the outcome,
+    the Device dialog closed (``registrations-changed``) and the page
+    refreshed in place (``device-changed``, which the page listens to).
+    """
+    response = _toast(HttpResponse(status=204), notice, error=error)
+    trigger_client_event(response, "registrations-changed")
+    return trigger_client_event(response, "device-changed")
 
 
 def _from_device_page(request: CompanyRequest) -> bool:
@@ -301,13 +311,12 @@ def _back_to_list(request: CompanyRequest, notice: str, *, deleted: bool = False
     After Edit or Delete, a message naming the device. On the list over htmx:
     a toast, the registered devices (search kept) and Pending Registrations
     with the license counts refresh in place, and the row acted on is
-    scrolled to. After Edit on the device's own page, that page reloads with
-    the message. Otherwise the Active Devices page again.
+    scrolled to. After Edit on the device's own page, a toast and that page
+    refreshed in place. Otherwise the Active Devices page again.
     """
     list_url = reverse("devices:active")
     if not deleted and _from_device_page(request):
-        messages.success(request, notice)
-        return HttpResponseClientRefresh()
+        return _device_page_refresh(notice)
     if request.htmx and urlsplit(request.htmx.current_url or "").path == list_url:
         response = _toast(HttpResponse(status=204), notice, wait_for="device-table")
         trigger_client_event(response, "devices-changed")

@@ -37,7 +37,7 @@ from backoffice.tenancy.models import User
 CLIENTS_SHOWN = 200
 DOCUMENTS_PER_PAGE = 25
 TRAIL_PER_PAGE = 50
-HISTORY_PER_PAGE = 50
+HISTORY_PER_PAGE = 200
 # Labels of the reported fields in the history, in the order shown.
 HISTORY_LABELS = {"device_name": "Device", "os_type": "OS", "platform": "Platform", "app_version": "ReconPro"}
 
@@ -101,7 +101,7 @@ def _reason_text(device: Device, reason: str, client_type: str) -> str:
         if device.client_scope == ClientScope.ALL:
             kind = ClientSelectionType(device.client_selection_type).label
             return f"Client Selection Type {kind}, All"
-        return "Retail: every retail client (retail clients are not selected one by one)"
+        return "All retail clients (not selected one by one)"
     if reason == REASON_ASSIGNED:
         return "Assigned to this device"
     if reason == REASON_DOCUMENTS:
