@@ -288,3 +288,50 @@ def test_delete_on_the_page_goes_back_to_the_list(as_admin_a, device_a):
     )
     assert response["HX-Redirect"] == "/devices/"
     assert as_admin_a.get(page_url(device_a)).status_code == 404
+
+
+def test_bad_page_numbers_give_a_page_never_an_error(as_admin_a, company_a, device_a):
+    _fill(company_a, device_a, 3)
+    bad = ("documents=abc", "trail=-1", "history=" + "9" * 40, "trail=%00", "documents=%ED%A0%80", "history=1.5")
+    for query in bad:
+        response = as_admin_a.get(f"{page_url(device_a)}?{query}")
+        assert response.status_code == 200, query
+
+
+def _from_the_page(http, device, action: str):
+    return http.post(
+        f"/devices/{device.pk}/{action}/",
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/devices/{device.pk}/"},
+    )
+
+
+def test_replace_and_cancel_on_the_page_refresh_it(as_admin_a, company_a, device_a):
+    with company_scope(company_a):
+        from tests.factories import LicenseFactory
+
+        device_a.license = LicenseFactory(company=company_a)
+        device_a.save()
+    replaced = _from_the_page(as_admin_a, device_a, "replace")
+    assert replaced.status_code == 204
+    trigger = json.loads(replaced["HX-Trigger"])
+    assert "device-changed" in trigger
+    assert trigger["toast"]["level"] == "success"
+    page = as_admin_a.get(page_url(device_a))
+    assert page.context["open_code"] is not None
+    assert "Cancel replacement code" in page.content.decode()
+    cancelled = _from_the_page(as_admin_a, device_a, "cancel")
+    assert json.loads(cancelled["HX-Trigger"])["toast"]["message"].startswith("Replacement code for Van 7 tablet")
+    assert as_admin_a.get(page_url(device_a)).context["open_code"] is None
+
+
+def test_a_pending_device_page_offers_cancel_registration(as_admin_a, company_a, team_a):
+    from tests.device_api.conftest import make_pending
+
+    pending = make_pending(company_a, team_a, nickname="Waiting tablet")
+    page = as_admin_a.get(page_url(pending.device))
+    html = page.content.decode()
+    assert "Cancel registration" in html
+    assert "Waiting for its registration code" in html
+    assert f"/devices/{pending.device.pk}/delete/" not in html
+    assert page.context["effective"].config["device"]["nickname"] == "Waiting tablet"
+    assert page.context["timeline"] == []
