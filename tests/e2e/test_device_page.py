@@ -26,8 +26,11 @@ def change_team(page, team: str) -> None:
     expect(dialog).to_be_visible()
     dialog.get_by_label("Team", exact=True).select_option(label=team)
     dialog.get_by_role("button", name="OK", exact=True).click()
-    expect(page.locator(".toast", has_text=f"{DEVICE} saved.")).to_be_visible()
-    expect(page.locator("section[aria-labelledby=settings-h]")).to_contain_text(team)
+    expect(page.locator("dialog")).to_have_count(0, timeout=15_000)
+    expect(page.locator(".toast", has_text=f"{DEVICE} saved.").last).to_be_attached(timeout=15_000)
+    # Refreshed in place: the settings show the new team.
+    settings = page.locator("section[aria-labelledby=settings-h] dd").first
+    expect(settings).to_have_text(team, timeout=15_000)
 
 
 def test_device_page_from_the_list_reasons_and_edit(page, browser, server):

@@ -1,6 +1,6 @@
 """
-The Active Devices page and the Device dialog's endpoints: parse, call a
-selector or a service, render.
+The Active Devices page, the device page and the Device dialog's endpoints:
+parse, call a selector or a service, render.
 
 Longer than the usual 300 lines: the page and each endpoint of the dialog
 (add, edit, preview, the client search, delete, replace, cancel, resend, the
