@@ -42,6 +42,9 @@ SCOPES_DISABLED_ALLOWED: dict[str, str] = {
         "A registration code may belong to any company: the code says which, "
         "so it is looked up and claimed before a company scope can be opened."
     ),
+    "src/backoffice/devices/services/redemption.py::check_in_history_prune": (
+        "The periodic pruning deletes the check-in history older than the retention period in every company."
+    ),
     "src/backoffice/devices/services/registration.py::_digest_exists": (
         "Code digests are unique across companies (a device redeems a code without naming its company), "
         "so a new code is checked against every company's."

@@ -16,7 +16,7 @@ def rows(response) -> list[str]:
     html = response.content.decode()
     html = html.split('id="device-table"', 1)[-1]
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-    return re.findall(r'<td data-label="Name"><strong>([^<]+)</strong>', body)
+    return re.findall(r'<td data-label="Name"><strong><a href="/devices/\d+/">([^<]+)</a></strong>', body)
 
 
 def test_lists_registered_devices_only_with_every_column(as_admin_a, company_a, team_a):
@@ -270,7 +270,10 @@ def test_version_keys_of_stored_rows_are_filled_by_the_migration(company_a, team
 
 def pending_names(html: str) -> list[str]:
     section = html.split('id="pending-registrations"', 1)[1].split("</section>", 1)[0]
-    return re.findall(r'<tr id="pending-\d+"[^>]*>\s*<td data-label="Name"><strong>([^<]+)</strong>', section)
+    return re.findall(
+        r'<tr id="pending-\d+"[^>]*>\s*<td data-label="Name"><strong><a href="/devices/\d+/">([^<]+)</a></strong>',
+        section,
+    )
 
 
 @pytest.fixture

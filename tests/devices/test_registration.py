@@ -474,10 +474,10 @@ def test_replace_on_a_registered_device_lists_it_until_cancelled(as_admin_a, com
         device = DeviceFactory(
             company=company_a, team=team_a, nickname="Old phone", license=LicenseFactory(company=company_a)
         )
-    assert "<strong>Old phone</strong>" not in pending_rows(as_admin_a)
+    assert ">Old phone</a></strong>" not in pending_rows(as_admin_a)
     as_admin_a.post(f"/devices/{device.pk}/replace/")
     pending_part = pending_rows(as_admin_a)
-    assert "<strong>Old phone</strong>" in pending_part
+    assert ">Old phone</a></strong>" in pending_part
     assert "Registered · replacement code" in pending_part
     assert len(shown_codes(as_admin_a.get("/devices/"))) == 1
     # Cancel on a registered device revokes the replacement code only.
@@ -487,7 +487,7 @@ def test_replace_on_a_registered_device_lists_it_until_cancelled(as_admin_a, com
         code = RegistrationCode.objects.get(device=device)
         assert code.revoked_at is not None
         assert code.sealed_code is None
-    assert "<strong>Old phone</strong>" not in pending_rows(as_admin_a)
+    assert ">Old phone</a></strong>" not in pending_rows(as_admin_a)
 
 
 def test_cancel_frees_the_license(as_admin_a, company_a, team_a, licenses_a):
@@ -501,7 +501,7 @@ def test_cancel_frees_the_license(as_admin_a, company_a, team_a, licenses_a):
     assert response.status_code == 302
     html = as_admin_a.get("/devices/").content.decode()
     assert re.search(r'id="licenses-free"[^>]*>3<', html)
-    assert "<strong>Bay 3 iPad</strong>" not in html
+    assert ">Bay 3 iPad</a></strong>" not in html
     with company_scope(company_a):
         assert not Device.objects.exists()
         assert not RegistrationCode.objects.filter(pk=code_pk).exists()

@@ -11,7 +11,6 @@ models as they change.
 
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
-from backoffice.devices.selectors import device_effective_config
+from backoffice.devices.selectors import config_etag, device_effective_config
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
@@ -186,16 +185,6 @@ def device_license_is_active(*, device: Device) -> bool:
         return False
     day = timezone.localdate(timezone=device.company.zone)
     return device.license.status_on(day) == LicenseStatus.ACTIVE
-
-
-def config_etag(config: dict[str, object]) -> str:
-    """
-    The strong ETag of a configuration: a hash of its canonical JSON, quoted as
-    the ``ETag`` header carries it, so equal settings give equal tags in every
-    process.
-    """
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
 def _config_cache_key(device: Device) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.models import Device, DeviceClient
@@ -116,36 +116,64 @@ def _types_of(client_selection_type: str) -> list[str]:
     }.get(client_selection_type, [])  # type: ignore[call-overload]
 
 
+# Why a client is available on a device, one condition per reason (the keys
+# of ``_reasons``), as the device page explains it.
+REASON_TYPE = "type"
+REASON_ASSIGNED = "assigned"
+REASON_DOCUMENTS = "documents"
+REASON_AREA = "area"
+REASONS = (REASON_TYPE, REASON_ASSIGNED, REASON_DOCUMENTS, REASON_AREA)
+
+
+def _reasons(
+    *, company: Company, team: Team, clients: ClientSettings, assigned: Iterable[int] | QuerySet, device_id: int | None
+) -> dict[str, Q]:
+    """
+    The rule itself, as one condition per reason a client is available, with
+    the Assigned Clients given as ids or as a subquery:
+
+    - *All* gives every client of the selected type(s) (``type``).
+    - *Selected* gives every retail client when the type includes retail
+      (particular retail clients cannot be selected; ``type``), plus, when
+      the type includes wholesale, the assigned wholesale clients
+      (``assigned``) and the wholesale clients of documents recorded on this
+      device (``documents``).
+    - *Include ALL from Area* adds the clients of the team's area, within the
+      selected type(s), when the company has Area Support (``area``).
+
+    A client is available when any condition holds (``_available``); a
+    reason that cannot apply is left out.
+    """
+    types = _types_of(clients.client_selection_type)
+    reasons: dict[str, Q] = {}
+    if clients.client_scope == ClientScope.ALL:
+        if types:
+            reasons[REASON_TYPE] = Q(client_type__in=types)
+    else:
+        if ClientType.RETAIL in types:
+            reasons[REASON_TYPE] = Q(client_type=ClientType.RETAIL)
+        if ClientType.WHOLESALE in types:
+            ids = assigned if isinstance(assigned, QuerySet) else list(assigned)
+            if isinstance(ids, QuerySet) or ids:
+                reasons[REASON_ASSIGNED] = Q(client_type=ClientType.WHOLESALE, pk__in=ids)
+            if device_id is not None:
+                reasons[REASON_DOCUMENTS] = Q(
+                    client_type=ClientType.WHOLESALE, pk__in=document_client_ids(device_id=device_id)
+                )
+    if company.area_support and clients.include_area_clients and team.area_id is not None and types:
+        reasons[REASON_AREA] = Q(area_id=team.area_id, client_type__in=types)
+    return reasons
+
+
 def _available(
     *, company: Company, team: Team, clients: ClientSettings, assigned: Iterable[int] | QuerySet, device_id: int | None
 ) -> QuerySet[Client]:
-    """
-    The rule itself, with the Assigned Clients given as ids or as a subquery:
-
-    - *All* gives every client of the selected type(s).
-    - *Selected* gives every retail client when the type includes retail
-      (particular retail clients cannot be selected), plus, when the type
-      includes wholesale, the assigned wholesale clients and the wholesale
-      clients of documents recorded on this device.
-    - *Include ALL from Area* adds the clients of the team's area, within the
-      selected type(s), when the company has Area Support.
-
-    Active clients only, sorted by name.
-    """
-    types = _types_of(clients.client_selection_type)
-    if clients.client_scope == ClientScope.ALL:
-        chosen = Q(client_type__in=types)
-    else:
-        chosen = Q(pk__in=[])
-        if ClientType.RETAIL in types:
-            chosen |= Q(client_type=ClientType.RETAIL)
-        if ClientType.WHOLESALE in types:
-            picked = Q(pk__in=assigned if isinstance(assigned, QuerySet) else list(assigned))
-            if device_id is not None:
-                picked |= Q(pk__in=document_client_ids(device_id=device_id))
-            chosen |= Q(client_type=ClientType.WHOLESALE) & picked
-    if company.area_support and clients.include_area_clients and team.area_id is not None:
-        chosen |= Q(area_id=team.area_id, client_type__in=types)
+    """The clients for which any reason of ``_reasons`` holds: active clients only, sorted by name."""
+    chosen = Q(pk__in=[])
+    for condition in _reasons(
+        company=company, team=team, clients=clients, assigned=assigned, device_id=device_id
+    ).values():
+        chosen |= condition
     return Client.objects.filter(chosen, company_id=company.pk, is_active=True).order_by("name", "id")
 
 
@@ -162,6 +190,21 @@ def effective_clients(
     )
 
 
+def _device_rule_inputs(device: Device) -> dict[str, object]:
+    """The inputs of the rule for a saved device: its stored Clients tab, its Assigned Clients as a subquery."""
+    return {
+        "company": device.company,
+        "team": device.team,
+        "clients": ClientSettings(
+            client_selection_type=device.client_selection_type,
+            client_scope=device.client_scope,
+            include_area_clients=device.include_area_clients,
+        ),
+        "assigned": DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True),
+        "device_id": device.pk,
+    }
+
+
 def device_available_clients(*, device: Device) -> QuerySet[Client]:
     """
     The clients available on a saved device, as its configuration lists them
@@ -169,17 +212,20 @@ def device_available_clients(*, device: Device) -> QuerySet[Client]:
     Assigned Clients read in the same query. ``device`` comes with its team
     and company loaded.
     """
-    return _available(
-        company=device.company,
-        team=device.team,
-        clients=ClientSettings(
-            client_selection_type=device.client_selection_type,
-            client_scope=device.client_scope,
-            include_area_clients=device.include_area_clients,
-        ),
-        assigned=DeviceClient.objects.filter(device_id=device.pk).values_list("client_id", flat=True),
-        device_id=device.pk,
-    )
+    return _available(**_device_rule_inputs(device))  # type: ignore[arg-type]
+
+
+def device_available_clients_with_reasons(*, device: Device) -> QuerySet[Client]:
+    """
+    ``device_available_clients`` with, on each client, ``why_<reason>`` (True
+    or False) for every reason of ``REASONS`` that can apply to the device's
+    settings (absent otherwise): the same conditions as the rule, computed in
+    the same query.
+    """
+    inputs = _device_rule_inputs(device)
+    reasons = _reasons(**inputs)  # type: ignore[arg-type]
+    flags = {name: ExpressionWrapper(condition, output_field=BooleanField()) for name, condition in reasons.items()}
+    return _available(**inputs).annotate(**{f"why_{name}": flag for name, flag in flags.items()})  # type: ignore[arg-type]
 
 
 def device_document_clients(*, device_id: int) -> QuerySet[Client]:

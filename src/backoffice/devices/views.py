@@ -1,6 +1,6 @@
 """
-The Active Devices page and the Device dialog's endpoints: parse, call a
-selector or a service, render.
+The Active Devices page, the device page and the Device dialog's endpoints:
+parse, call a selector or a service, render.
 
 Longer than the usual 300 lines: the page and each endpoint of the dialog
 (add, edit, preview, the client search, delete, replace, cancel, resend, the
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
@@ -56,12 +57,26 @@ from backoffice.devices.selectors import (
     saved_view_get_for_owner,
     saved_view_list,
 )
+from backoffice.devices.selectors.detail import (
+    DOCUMENTS_PER_PAGE,
+    HISTORY_PER_PAGE,
+    TRAIL_PER_PAGE,
+    device_config_view,
+    device_documents,
+    device_history,
+    device_open_code,
+    device_page_get,
+    device_trail,
+    history_older_row,
+    history_timeline,
+)
 from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
-from backoffice.tenancy.permissions import company_member_required, device_writer_required
+from backoffice.tenancy.permissions import can_write_team, company_member_required, device_writer_required
 
 ACTIVE_DEVICES = "devices/active_devices.html"
+DEVICE_DETAIL = "devices/device_detail.html"
 DEVICE_DIALOG = "devices/device_dialog.html"
 DEVICE_DELETE = "devices/device_delete.html"
 
@@ -158,11 +173,38 @@ def _toast(
 
 
 def _after_write(request: CompanyRequest, notice: str, *, error: bool = False) -> HttpResponse:
-    """htmx: the refreshed section and a toast with the outcome; otherwise back to the page with a message."""
+    """
+    htmx: the refreshed section and a toast with the outcome (from a device's
+    page: that page refreshed in place); otherwise back to the page with a
+    message.
+    """
+    if _from_device_page(request):
+        return _device_page_refresh(notice, error=error)
     if request.htmx:
         return _toast(_pending_fragment(request), notice, error=error)
     (messages.error if error else messages.success)(request, notice)
     return redirect(reverse("devices:active") + "#pending-registrations")
+
+
+def _device_page_refresh(notice: str, *, error: bool = False) -> HttpResponse:
+    """
+    After an action on a device's page (over htmx): a toast with the outcome,
+    the Device dialog closed (``registrations-changed``) and the page
+    refreshed in place (``device-changed``, which the page listens to).
+    """
+    response = _toast(HttpResponse(status=204), notice, error=error)
+    trigger_client_event(response, "registrations-changed")
+    return trigger_client_event(response, "device-changed")
+
+
+def _from_device_page(request: CompanyRequest) -> bool:
+    """Whether an htmx request comes from a device's own page (``/devices/<pk>/``)."""
+    if not request.htmx:
+        return False
+    path = urlsplit(request.htmx.current_url or "").path
+    prefix = reverse("devices:active")
+    rest = path.removeprefix(prefix).rstrip("/") if path.startswith(prefix) else ""
+    return rest.isascii() and rest.isdigit()
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -264,14 +306,17 @@ def _render_dialog(
     return render(request, template, context)
 
 
-def _back_to_list(request: CompanyRequest, notice: str) -> HttpResponse:
+def _back_to_list(request: CompanyRequest, notice: str, *, deleted: bool = False) -> HttpResponse:
     """
     After Edit or Delete, a message naming the device. On the list over htmx:
     a toast, the registered devices (search kept) and Pending Registrations
     with the license counts refresh in place, and the row acted on is
-    scrolled to; otherwise the Active Devices page again.
+    scrolled to. After Edit on the device's own page, a toast and that page
+    refreshed in place. Otherwise the Active Devices page again.
     """
     list_url = reverse("devices:active")
+    if not deleted and _from_device_page(request):
+        return _device_page_refresh(notice)
     if request.htmx and urlsplit(request.htmx.current_url or "").path == list_url:
         response = _toast(HttpResponse(status=204), notice, wait_for="device-table")
         trigger_client_event(response, "devices-changed")
@@ -369,7 +414,7 @@ def device_delete(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, _error_text(exc))
         return redirect("devices:active")
     license_note = f"; license {device.license.number} is free again" if device.license else ""
-    return _back_to_list(request, f"{device.nickname} deleted{license_note}.")
+    return _back_to_list(request, f"{device.nickname} deleted{license_note}.", deleted=True)
 
 
 @device_writer_required
@@ -442,9 +487,33 @@ def devices_report(request: CompanyRequest) -> StreamingHttpResponse:
 
 @company_member_required
 def device_detail(request: CompanyRequest, pk: int) -> HttpResponse:
-    """One device's settings and what it reported; 404 outside the user's reach."""
-    device = device_get_for_company(user=request.user, pk=pk)
-    return render(request, "devices/device_detail.html", {"device": device})
+    """
+    A device's page: its settings and what it reported, its license and last
+    seen, the effective configuration exactly as ``GET /config`` serves it
+    (with why each client is available, and its ETag), the actions of the
+    list for those who may act on its team, and three paged lists: its
+    documents, its trail (audit events) and its check-in history. 404 outside
+    the user's reach (another company's device, another team's for a Team
+    Administrator). A fixed number of queries whatever the lengths of the lists.
+    """
+    device = device_page_get(user=request.user, pk=pk)
+    documents = paginate(device_documents(device_id=device.pk), request.GET.get("documents"), DOCUMENTS_PER_PAGE)
+    trail = paginate(device_trail(device_id=device.pk), request.GET.get("trail"), TRAIL_PER_PAGE)
+    history = paginate(device_history(device_id=device.pk), request.GET.get("history"), HISTORY_PER_PAGE)
+    rows = list(history.object_list)
+    older = history_older_row(device_id=device.pk, row=rows[-1]) if rows else None
+    context = {
+        "device": device,
+        "can_act": can_write_team(request.user, team_id=device.team_id),
+        "open_code": device_open_code(device_id=device.pk),
+        "effective": device_config_view(device=device),
+        "documents": documents,
+        "trail": trail,
+        "history": history,
+        "timeline": history_timeline(rows, older=older, zone=request.company.zone),
+        "retention_days": settings.CHECK_IN_HISTORY_RETENTION_DAYS,
+    }
+    return render(request, DEVICE_DETAIL, context)
 
 
 def _saved_views_answer(

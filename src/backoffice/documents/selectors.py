@@ -27,3 +27,8 @@ def document_count_subquery(*, kind: str) -> Coalesce:
         .values("n")[:1]
     )
     return Coalesce(Subquery(counts), Value(0))
+
+
+def document_list_for_device(*, device_id: int) -> "QuerySet[Document]":
+    """The documents recorded on a device, newest first, with their clients joined (for its page, paged)."""
+    return Document.objects.filter(device_id=device_id).select_related("client").order_by("-created_at", "-id")

@@ -2,8 +2,8 @@
 Reads on devices, split the same way as the services: ``active_devices``
 (the list, search and chart), ``report`` (the Devices Report's rows and
 statistics), ``registration`` (Pending Registrations and registration
-emails), ``config`` (a device's effective configuration) and ``dialog``
-(what the Device dialog shows). The clients rule itself is
+emails), ``config`` (a device's effective configuration and its ETag), ``dialog``
+(what the Device dialog shows) and ``detail`` (the device page). The clients rule itself is
 ``backoffice.devices.clients``.
 """
 
@@ -31,7 +31,7 @@ from backoffice.devices.selectors.active_devices import (
     pending_registration_filter,
     pending_search_parse,
 )
-from backoffice.devices.selectors.config import device_effective_config
+from backoffice.devices.selectors.config import config_etag, device_effective_config
 from backoffice.devices.selectors.registration import (
     PendingRegistration,
     pending_registration_list,
@@ -68,6 +68,7 @@ __all__ = [
     "PendingRegistration",
     "SavedViewList",
     "VersionSlice",
+    "config_etag",
     "device_effective_config",
     "device_filters",
     "device_get_for_company",

@@ -1,4 +1,10 @@
-"""The effective configuration of a device, as the device API serves it."""
+"""
+The effective configuration of a device, as the device API serves it, and
+its ETag: one builder for ``GET /config`` and the device page.
+"""
+
+import hashlib
+import json
 
 from backoffice.devices.clients import device_available_clients, effective_functionality
 from backoffice.devices.models import Device
@@ -39,3 +45,13 @@ def device_effective_config(*, device: Device) -> dict[str, object]:
             company=company, functionality_mode=device.functionality_mode, functionality=device.functionality
         ),
     }
+
+
+def config_etag(config: dict[str, object]) -> str:
+    """
+    The strong ETag of a configuration: a hash of its canonical JSON, quoted as
+    the ``ETag`` header carries it, so equal settings give equal tags in every
+    process.
+    """
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'

@@ -6,6 +6,7 @@ the dialog's tabs). The public services are importable from here.
 
 from backoffice.devices.services.redemption import (
     Redemption,
+    check_in_history_prune,
     device_check_in,
     registration_code_redeem,
     registration_failure_record,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_SAVED_VIEWS_PER_USER",
     "Redemption",
     "RegistrationCodeLimitReached",
+    "check_in_history_prune",
     "device_add",
     "device_cancel",
     "device_check_in",

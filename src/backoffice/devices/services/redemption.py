@@ -11,13 +11,15 @@ import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from backoffice.audit.services import audit_record
 from backoffice.devices.codes import code_digest, credential_digest, credential_generate
-from backoffice.devices.models import Device, DeviceCredential, RegistrationCode
-from backoffice.tenancy.permissions import DEVICE_API
+from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn, DeviceCredential, RegistrationCode
+from backoffice.tenancy.permissions import DEVICE_API, HOUSEKEEPING
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 
 # Whether a device's license lets it register now (the device API's rule).
@@ -118,6 +120,7 @@ def _device_register_claimed(
     device.registered_at = now
     device.changed_at = now
     device.last_check_in_at = now
+    _history_write(device=device, kind=CheckInKind.REGISTERED, at=now)
     if revoked:
         audit_record(
             company=device.company,
@@ -158,13 +161,92 @@ def registration_failure_record(*, refusal: str, code: RegistrationCode, client_
         )
 
 
+# What a check-in reports that the history follows (the device ID is set at registration).
+HISTORY_FIELDS = ("device_name", "os_type", "platform", "app_version")
+# Rows the pruning deletes per statement, and statements per worker pass.
+PRUNE_BATCH = 5000
+PRUNE_BATCHES_PER_PASS = 20
+
+
+def _history_write(*, device: Device, kind: str, at: datetime.datetime) -> None:
+    """One row of the device's check-in history, with what it reports now."""
+    DeviceCheckIn.objects.create(
+        company_id=device.company_id,
+        device_id=device.pk,
+        at=at,
+        kind=kind,
+        **{field: getattr(device, field) for field in HISTORY_FIELDS},
+    )
+
+
+def _sample_slot(moment: datetime.datetime) -> int:
+    """The ``CHECK_IN_HISTORY_SAMPLE_MINUTES`` slot (counted from the epoch) that ``moment`` falls in."""
+    return int(moment.timestamp()) // (max(1, settings.CHECK_IN_HISTORY_SAMPLE_MINUTES) * 60)
+
+
+def check_in_history_kind(*, device: Device, reported: Mapping[str, str], now: datetime.datetime) -> str | None:
+    """
+    Which history row a stored check-in adds, decided from what is already
+    loaded, without a query: ``changed`` when it reports a device name, OS,
+    platform or ReconPro version other than the stored one; otherwise
+    ``sample`` when the device's previous stored check-in falls in an earlier
+    ``CHECK_IN_HISTORY_SAMPLE_MINUTES`` slot than this one (so at most one
+    sample per slot, the first check-in of each hour by default, and the
+    first after any silence); otherwise none.
+    """
+    if any(field in reported and getattr(device, field) != reported[field] for field in HISTORY_FIELDS):
+        return CheckInKind.CHANGED
+    previous = device.last_check_in_at
+    if previous is None or _sample_slot(previous) != _sample_slot(now):
+        return CheckInKind.SAMPLE
+    return None
+
+
 @transaction.atomic
 def device_check_in(*, device: Device, reported: Mapping[str, str], now: datetime.datetime) -> None:
     """
     Store what a registered device reported at a check-in and when; the
-    caller (the device API) decides when a write is due. A single UPDATE.
+    caller (the device API) decides when a write is due. A single UPDATE,
+    plus one row of the check-in history when ``check_in_history_kind`` says
+    one is due (a change, or the first stored check-in of a sample slot).
     """
+    kind = check_in_history_kind(device=device, reported=reported, now=now)
     Device.objects.filter(pk=device.pk).update(**reported, last_check_in_at=now)
     for field, value in reported.items():
         setattr(device, field, value)
     device.last_check_in_at = now
+    if kind is not None:
+        _history_write(device=device, kind=kind, at=now)
+
+
+def check_in_history_prune(*, now: datetime.datetime | None = None) -> int:
+    """
+    Delete check-in history older than ``CHECK_IN_HISTORY_RETENTION_DAYS`` in
+    every company, oldest first, in batches of ``PRUNE_BATCH`` rows and at
+    most ``PRUNE_BATCHES_PER_PASS`` batches per call (the rest waits for the
+    worker's next pass), so that no statement holds locks for long. Return
+    how many rows were deleted.
+    """
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.CHECK_IN_HISTORY_RETENTION_DAYS)
+    deleted = 0
+    with scopes_disabled():
+        for _ in range(PRUNE_BATCHES_PER_PASS):
+            ids = list(
+                DeviceCheckIn.objects.filter(at__lt=cutoff)
+                .order_by("at", "id")
+                .values_list("pk", flat=True)[:PRUNE_BATCH]
+            )
+            if not ids:
+                break
+            deleted += DeviceCheckIn.objects.filter(pk__in=ids).delete()[0]
+            if len(ids) < PRUNE_BATCH:
+                break
+    return deleted
+
+
+def check_in_history_housekeeping() -> str:
+    """The outbox worker's housekeeping task for the check-in history, with what it did."""
+    deleted = check_in_history_prune()
+    return f"{HOUSEKEEPING}: " + ngettext(
+        "pruned %(n)d check-in history entry", "pruned %(n)d check-in history entries", deleted
+    ) % {"n": deleted}

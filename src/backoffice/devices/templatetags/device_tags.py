@@ -1,6 +1,7 @@
 """Template helpers for showing devices: the last-seen badge, the pending search and the filters' links."""
 
 import datetime
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,3 +71,9 @@ def list_url_without(context: template.Context, *names: str) -> str:
         query.pop(name, None)
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def pretty_json(value: object) -> str:
+    """``value`` as indented JSON (escaped by the template like any text), as the device API writes it."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

@@ -8,9 +8,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.devices.choices import Platform
-from backoffice.devices.models import Device
+from backoffice.audit.models import AuditEvent
+from backoffice.audit.services import audit_record
+from backoffice.devices.choices import ClientScope, Platform
+from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn, DeviceClient
 from backoffice.devices.services import device_add
+from backoffice.documents.choices import DocumentKind
+from backoffice.documents.models import Document
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.organization.choices import ClientType
@@ -205,6 +209,7 @@ class Command(BaseCommand):
                     last_check_in_at=now - datetime.timedelta(minutes=rng.choice((2, 9, 45, 300, 3000, 20000))),
                 )
             admin = self.users(company, "northwind", teams[1])
+            self.device_story(company, teams, now)
             # Pending devices go through the same service as the Device dialog,
             # so they get live codes (a week long) and queued emails.
             for i in range(3):
@@ -220,6 +225,109 @@ class Command(BaseCommand):
                     recipients=[*recipients, "shop-manager@northwind.example"] if i == 0 else recipients,
                     expires_in=datetime.timedelta(days=7),
                 )
+
+    def device_story(self, company: Company, teams: list[Team], now: datetime.datetime) -> None:
+        """
+        A past for the first Downtown Detail device with a version above the
+        oldest, for its page: its registration on the version before, hourly
+        check-ins (but for a quiet morning), an upgrade three days ago, a few
+        documents for clients of its area, and its trail (added, registered,
+        moved from Fleet Services).
+        """
+        rng = random.Random(15)  # its own: the other demo data stay as they were
+        device = next(
+            d
+            for d in Device.objects.filter(team=teams[1]).order_by("pk")
+            if d.app_version in VERSIONS
+            and VERSIONS.index(d.app_version) > 0
+            and d.last_check_in_at is not None
+            and d.last_check_in_at >= now - datetime.timedelta(hours=1)
+        )
+        assert device.registered_at is not None
+        assert device.last_check_in_at is not None
+        before = VERSIONS[VERSIONS.index(device.app_version) - 1]
+        start = max(device.registered_at, now - datetime.timedelta(days=6))
+        end = device.last_check_in_at
+        upgraded_at = end - datetime.timedelta(days=3, hours=2)
+        reported = {"device_name": device.device_name, "os_type": device.os_type, "platform": device.platform}
+        rows = []
+        if start == device.registered_at:
+            rows.append(
+                DeviceCheckIn(
+                    company=company,
+                    device=device,
+                    at=start,
+                    kind=CheckInKind.REGISTERED,
+                    app_version=before,
+                    **reported,
+                )
+            )
+        moment = start
+        while moment < end:
+            moment = min(end, moment + datetime.timedelta(minutes=60 + rng.randint(0, 15)))
+            quiet = 1 <= (end - moment).days <= 2 and 6 <= timezone.localtime(moment, company.zone).hour < 13
+            if quiet or abs((moment - upgraded_at).total_seconds()) < 1800:
+                continue
+            version = before if moment < upgraded_at else device.app_version
+            rows.append(
+                DeviceCheckIn(
+                    company=company, device=device, at=moment, kind=CheckInKind.SAMPLE, app_version=version, **reported
+                )
+            )
+        rows.append(
+            DeviceCheckIn(
+                company=company,
+                device=device,
+                at=upgraded_at,
+                kind=CheckInKind.CHANGED,
+                app_version=device.app_version,
+                **reported,
+            )
+        )
+        DeviceCheckIn.objects.bulk_create(rows)
+        # Its Clients tab gives every reason a client can be available: retail
+        # clients by type, two assigned wholesale clients, the clients of its
+        # documents and its team's area.
+        Device.objects.filter(pk=device.pk).update(client_scope=ClientScope.SELECTED, include_area_clients=True)
+        for name in ("Summit Honda", "Crestview Kia"):
+            DeviceClient.objects.create(company=company, device=device, client=Client.objects.get(name=name))
+        clients = [
+            *Client.objects.filter(area=teams[1].area, is_active=True, client_type=ClientType.WHOLESALE).order_by(
+                "name"
+            )[:2],
+            Client.objects.get(name="Prime Auto Wholesale"),
+        ]
+        kinds = list(DocumentKind.values)
+        for n in range(6):
+            document = Document.objects.create(
+                company=company,
+                device=device,
+                client=clients[n % len(clients)],
+                kind=kinds[n % len(kinds)],
+                number=f"{('SR', 'IN', 'WO')[n % 3]}-{2101 + n}",
+            )
+            recorded = end - datetime.timedelta(hours=(5 - n) * 19 + rng.randint(1, 4), minutes=rng.randint(0, 59))
+            Document.objects.filter(pk=document.pk).update(created_at=recorded)
+        trail = [
+            ("device.added", f"Device {device.nickname} added", [], device.registered_at - datetime.timedelta(hours=1)),
+            (
+                "device.registered",
+                f"{device.nickname} registered from {device.platform} {before}",
+                [],
+                device.registered_at,
+            ),
+            (
+                "device.changed",
+                f"Device {device.nickname} changed",
+                [{"field": "Team", "old": teams[2].name, "new": teams[1].name}],
+                start + datetime.timedelta(days=1, hours=3),
+            ),
+        ]
+        for action, summary, changes, at in trail:
+            event = audit_record(
+                company=company, actor=DEMO_DATA, action=action, obj=device, summary=summary, changes=changes
+            )
+            AuditEvent.objects.filter(pk=event.pk).update(created_at=at)
 
     def load_second(self) -> None:
         company = company_create(acting_user=DEMO_DATA, name=SECOND_COMPANY, default_time_zone="America/Los_Angeles")
