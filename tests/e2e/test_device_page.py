@@ -1,6 +1,9 @@
 """The device page in a real browser: from the list by the device's name, why each client is available, Edit."""
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -63,6 +66,22 @@ def test_device_page_from_the_list_reasons_and_edit(page, browser, server):
     expect(trail).to_have_count(before + 1)
     expect(trail.first).to_contain_text(f"Device {DEVICE} changed")
     expect(trail.first).to_contain_text("admin@northwind.example")
+    expect(trail.first).to_contain_text("Team: Downtown Detail → Fleet Services")
+
+    # The same change in the company audit log, filtered by this device, and in its CSV.
+    page.get_by_role("link", name="See in the audit log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
+    log = page.locator("main table tbody tr")
+    expect(log.first).to_contain_text("Team: Downtown Detail → Fleet Services")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows, "the filtered export is empty"
+    assert {row["Device id"] for row in rows} == {page.url.split("device=")[1].split("&")[0]}
+    assert "Team: Downtown Detail → Fleet Services" in rows[0]["Changes"]
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(DEVICE)
+
     # The shared demo data as they were.
     change_team(page, "Downtown Detail")
 
@@ -87,3 +106,5 @@ def test_a_viewer_sees_the_device_page_without_actions(page):
     expect(page.locator(".page-actions")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("Replace|Delete|Cancel"))).to_have_count(0)
     assert_accessible(page)
+    # The company does not let Viewers read the audit log (the demo's setting): no link to it.
+    expect(page.get_by_role("link", name="See in the audit log")).to_have_count(0)

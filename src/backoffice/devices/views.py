@@ -73,7 +73,12 @@ from backoffice.devices.selectors.detail import (
 from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
-from backoffice.tenancy.permissions import can_write_team, company_member_required, device_writer_required
+from backoffice.tenancy.permissions import (
+    can_read_audit_log,
+    can_write_team,
+    company_member_required,
+    device_writer_required,
+)
 
 ACTIVE_DEVICES = "devices/active_devices.html"
 DEVICE_DETAIL = "devices/device_detail.html"
@@ -505,6 +510,7 @@ def device_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     context = {
         "device": device,
         "can_act": can_write_team(request.user, team_id=device.team_id),
+        "can_read_audit_log": can_read_audit_log(request.user),
         "open_code": device_open_code(device_id=device.pk),
         "effective": device_config_view(device=device),
         "documents": documents,
