@@ -288,7 +288,11 @@ class Command(BaseCommand):
         # Its Clients tab gives every reason a client can be available: retail
         # clients by type, two assigned wholesale clients, the clients of its
         # documents and its team's area.
-        Device.objects.filter(pk=device.pk).update(client_scope=ClientScope.SELECTED, include_area_clients=True)
+        # Its Change Date is that of the team change on its trail.
+        moved_at = start + datetime.timedelta(days=1, hours=3)
+        Device.objects.filter(pk=device.pk).update(
+            client_scope=ClientScope.SELECTED, include_area_clients=True, changed_at=moved_at
+        )
         for name in ("Summit Honda", "Crestview Kia"):
             DeviceClient.objects.create(company=company, device=device, client=Client.objects.get(name=name))
         clients = [
@@ -320,7 +324,7 @@ class Command(BaseCommand):
                 "device.changed",
                 f"Device {device.nickname} changed",
                 [{"field": "Team", "old": teams[2].name, "new": teams[1].name}],
-                start + datetime.timedelta(days=1, hours=3),
+                moved_at,
             ),
         ]
         for action, summary, changes, at in trail:
