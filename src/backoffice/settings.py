@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "backoffice.licensing",
     "backoffice.devices",
     "backoffice.device_api",
+    "backoffice.imports",
     "backoffice.documents",
     "backoffice.audit",
     "backoffice.notifications",

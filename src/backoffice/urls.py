@@ -11,6 +11,7 @@ urlpatterns = [
     path("devices/", include("backoffice.devices.urls")),
     path("", include("backoffice.organization.urls")),
     path("", include("backoffice.licensing.urls")),
+    path("", include("backoffice.imports.urls")),
     path("api/device/v1/", include("backoffice.device_api.urls")),
     path("admin/", admin.site.urls),
 ]

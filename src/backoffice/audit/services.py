@@ -43,6 +43,39 @@ def audit_record(
     team; an object with a ``team_id``, or a team, under that team).
     ``batch_id`` is shared by every event of one bulk action.
     """
+    event = audit_event_build(
+        company=company,
+        actor=actor,
+        action=action,
+        obj=obj,
+        summary=summary,
+        data=data,
+        changes=changes,
+        device_id=device_id,
+        team_id=team_id,
+        batch_id=batch_id,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event_build(
+    *,
+    company: models.Model,
+    actor: object,
+    action: str,
+    obj: models.Model | None = None,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+    changes: list[dict[str, str]] | None = None,
+    device_id: int | None = None,
+    team_id: int | None = None,
+    batch_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """
+    The event ``audit_record`` writes, not saved yet: a bulk write builds one
+    per object and saves them together with ``audit_events_save``.
+    """
     if actor is None:
         raise TypeError("An audit event needs an actor: a user or a SystemActor.")
     user = actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
@@ -51,7 +84,7 @@ def audit_record(
         device_id = obj.pk  # type: ignore[union-attr]
     if team_id is None and obj is not None:
         team_id = obj.pk if label == "organization.team" else getattr(obj, "team_id", None)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         company_id=company.pk,
         actor_id=user.pk if user is not None else None,
         actor_label=user.get_username() if user is not None else str(actor)[:254],
@@ -65,6 +98,11 @@ def audit_record(
         team_id=team_id,
         batch_id=batch_id,
     )
+
+
+def audit_events_save(events: list[AuditEvent]) -> None:
+    """Write the events of one bulk write (built by ``audit_event_build``) in a few INSERTs."""
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
 
 
 def audit_value(value: object) -> str:
