@@ -34,6 +34,10 @@ class Preview:
     def valid_count(self) -> int:
         return sum(1 for row in self.rows if not row.problems)
 
+    def problem_rows(self, limit: int = 20) -> list[PreviewRow]:
+        """The first rows with problems, for the summary above the table."""
+        return [row for row in self.rows if row.problems][:limit]
+
     @property
     def invalid_count(self) -> int:
         return len(self.rows) - self.valid_count

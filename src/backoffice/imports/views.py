@@ -35,7 +35,7 @@ def _page(request: CompanyRequest, template: str, kind: ImportKind, **context: o
         {
             "kind": kind,
             "list_url": reverse(LIST_PAGES[kind.key]),
-            "max_rows": MAX_ROWS,
+            "max_rows": f"{MAX_ROWS:,}",
             "max_mb": MAX_BYTES // (1024 * 1024),
             **context,
         },
