@@ -7,8 +7,8 @@ on the same connection in the same run (the median of several runs).
 
 - ``import_employees``: a 5,000-row employee CSV imported through the
   services (parse and keep the upload, then the import: every row checked
-  again, one INSERT of the employees, their 5,000 audit events and the
-  batch's) against one plain multi-row ``INSERT`` of the same 5,000
+  again, one INSERT of the employees, one COPY of their 5,000 audit events
+  and the batch's) against one plain multi-row ``INSERT`` of the same 5,000
   employees. Aim: under 5×. The preview's check of the same rows is
   printed too (a page load of the preview).
 """

@@ -1,12 +1,13 @@
 """Recording audit events."""
 
 import datetime
+import json
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
@@ -100,9 +101,61 @@ def audit_event_build(
     )
 
 
+# The columns ``audit_events_save`` copies, in the order of each row.
+_COPIED = (
+    "company_id",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "data",
+    "changes",
+    "device_id",
+    "team_id",
+    "batch_id",
+    "created_at",
+)
+
+
 def audit_events_save(events: list[AuditEvent]) -> None:
-    """Write the events of one bulk write (built by ``audit_event_build``) in a few INSERTs."""
-    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    """
+    Write the events of one bulk write (built by ``audit_event_build``) at
+    once, in the caller's transaction. On PostgreSQL with one ``COPY`` (about
+    half the time of a multi-row INSERT for 5,000 events, bench/bulk.py);
+    elsewhere with ``bulk_create``. The events' ids are not read back.
+    """
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+        return
+    now = timezone.now()
+    columns = ", ".join(connection.ops.quote_name(column) for column in _COPIED)
+    # The psycopg cursor under Django's wrapper (``cursor.cursor``): Django has no COPY.
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {AuditEvent._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for event in events:
+            copy.write_row(
+                (
+                    event.company_id,
+                    event.actor_id,
+                    event.actor_label,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    event.summary,
+                    json.dumps(event.data),
+                    json.dumps(event.changes),
+                    event.device_id,
+                    event.team_id,
+                    event.batch_id,
+                    event.created_at or now,
+                )
+            )
 
 
 def audit_value(value: object) -> str:
