@@ -240,3 +240,13 @@ def test_import_links_on_the_list_pages(as_admin_a, as_viewer_a, as_teamadmin_a)
         assert link not in as_viewer_a.get(page).content.decode()
     assert "/import/employees/" in as_teamadmin_a.get("/employees/").content.decode()
     assert "/import/clients/" not in as_teamadmin_a.get("/clients/").content.decode()
+
+
+def test_a_device_file_holds_at_most_1000_rows(as_admin_a):
+    from tests.imports.helpers import form_errors
+
+    data = csv_bytes([DEVICE_HEADER] + [[f"T{i}", "Default Team", "", ""] for i in range(1001)])
+    before = snapshot()
+    errors = form_errors(upload(as_admin_a, "devices", data))
+    assert errors == ["The file has more than 1,000 rows; import at most 1,000 devices at a time (split the file)."]
+    assert snapshot() == before

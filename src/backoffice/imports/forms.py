@@ -2,13 +2,13 @@
 
 from django import forms
 
-from backoffice.imports.parsing import MAX_BYTES, MAX_ROWS
+from backoffice.imports.parsing import MAX_BYTES
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="Spreadsheet file",
-        help_text=f"CSV or Excel (.xlsx), at most {MAX_BYTES // (1024 * 1024)} MB and {MAX_ROWS:,} rows.",
+        help_text=f"CSV or Excel (.xlsx), at most {MAX_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,text/csv"}),
     )
 

@@ -166,9 +166,10 @@ def _rows_of(rows: Iterable[list[str]], kind: ImportKind, file_format: str) -> P
             header = cells
             keys, ignored = _match_header(header, kind)
             continue
-        if len(parsed) >= MAX_ROWS:
+        if len(parsed) >= kind.max_rows:
             raise ValidationError(
-                f"The file has more than {MAX_ROWS:,} rows; import at most {MAX_ROWS:,} at a time (split the file)."
+                f"The file has more than {kind.max_rows:,} rows; import at most {kind.max_rows:,} "
+                f"{kind.label} at a time (split the file)."
             )
         row = {key: "" for key in keys if key}
         for key, cell in zip(keys, cells, strict=False):

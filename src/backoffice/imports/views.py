@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from backoffice.imports.forms import RunForm, UploadForm
 from backoffice.imports.kinds import KINDS, ImportKind
-from backoffice.imports.parsing import MAX_BYTES, MAX_ROWS
+from backoffice.imports.parsing import MAX_BYTES
 from backoffice.imports.samples import template_csv, template_xlsx
 from backoffice.imports.selectors import import_preview, import_upload_get
 from backoffice.imports.services import import_run, import_upload_create
@@ -35,7 +35,7 @@ def _page(request: CompanyRequest, template: str, kind: ImportKind, **context: o
         {
             "kind": kind,
             "list_url": reverse(LIST_PAGES[kind.key]),
-            "max_rows": f"{MAX_ROWS:,}",
+            "max_rows": f"{kind.max_rows:,}",
             "max_mb": MAX_BYTES // (1024 * 1024),
             **context,
         },

@@ -44,7 +44,7 @@ def _device_rows(
 ) -> tuple[list[list[str]], list[tuple[str, Team, str, list[str]] | None]]:
     """Every row's problems and what a valid row adds (nickname, team, zone, recipients); in the company scope."""
     teams = {team.name.lower(): team for team in Team.objects.all()}
-    existing = set(Device.objects.annotate(lower=Lower("nickname")).values_list("lower", flat=True))
+    existing = _nicknames_taken({values.get("nickname", "").strip().lower() for values in rows})
     free = license_free_list().count()
     seen: dict[str, int] = {}
     problems: list[list[str]] = []
@@ -119,6 +119,19 @@ def _device_rows(
         problems.append(row)
         cleaned.append((nickname, team, zone, recipients) if not row and team is not None else None)
     return problems, cleaned
+
+
+def _nicknames_taken(nicknames: set[str]) -> set[str]:
+    """Which of ``nicknames`` (lower-cased) the scoped company's devices have, in any case."""
+    wanted = sorted(nicknames - {""})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        taken.update(
+            Device.objects.annotate(lower=Lower("nickname"))
+            .filter(lower__in=wanted[start : start + 500])
+            .values_list("lower", flat=True)
+        )
+    return taken
 
 
 def devices_import_check(*, acting_user: User, rows: Sequence[Mapping[str, str]]) -> list[list[str]]:
