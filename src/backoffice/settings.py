@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "backoffice.devices",
     "backoffice.device_api",
     "backoffice.auditlog",
+    "backoffice.imports",
     "backoffice.documents",
     "backoffice.audit",
     "backoffice.notifications",

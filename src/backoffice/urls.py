@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("backoffice.organization.urls")),
     path("", include("backoffice.licensing.urls")),
     path("audit/", include("backoffice.auditlog.urls")),
+    path("", include("backoffice.imports.urls")),
     path("api/device/v1/", include("backoffice.device_api.urls")),
     path("admin/", admin.site.urls),
 ]

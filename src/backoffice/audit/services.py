@@ -1,12 +1,13 @@
 """Recording audit events."""
 
 import datetime
+import json
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
@@ -43,6 +44,39 @@ def audit_record(
     team; an object with a ``team_id``, or a team, under that team).
     ``batch_id`` is shared by every event of one bulk action.
     """
+    event = audit_event_build(
+        company=company,
+        actor=actor,
+        action=action,
+        obj=obj,
+        summary=summary,
+        data=data,
+        changes=changes,
+        device_id=device_id,
+        team_id=team_id,
+        batch_id=batch_id,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event_build(
+    *,
+    company: models.Model,
+    actor: object,
+    action: str,
+    obj: models.Model | None = None,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+    changes: list[dict[str, str]] | None = None,
+    device_id: int | None = None,
+    team_id: int | None = None,
+    batch_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """
+    The event ``audit_record`` writes, not saved yet: a bulk write builds one
+    per object and saves them together with ``audit_events_save``.
+    """
     if actor is None:
         raise TypeError("An audit event needs an actor: a user or a SystemActor.")
     user = actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
@@ -51,7 +85,7 @@ def audit_record(
         device_id = obj.pk  # type: ignore[union-attr]
     if team_id is None and obj is not None:
         team_id = obj.pk if label == "organization.team" else getattr(obj, "team_id", None)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         company_id=company.pk,
         actor_id=user.pk if user is not None else None,
         actor_label=user.get_username() if user is not None else str(actor)[:254],
@@ -65,6 +99,63 @@ def audit_record(
         team_id=team_id,
         batch_id=batch_id,
     )
+
+
+# The columns ``audit_events_save`` copies, in the order of each row.
+_COPIED = (
+    "company_id",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "data",
+    "changes",
+    "device_id",
+    "team_id",
+    "batch_id",
+    "created_at",
+)
+
+
+def audit_events_save(events: list[AuditEvent]) -> None:
+    """
+    Write the events of one bulk write (built by ``audit_event_build``) at
+    once, in the caller's transaction. On PostgreSQL with one ``COPY`` (about
+    half the time of a multi-row INSERT for 5,000 events, bench/bulk.py);
+    elsewhere with ``bulk_create``. The events' ids are not read back.
+    """
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+        return
+    now = timezone.now()
+    columns = ", ".join(connection.ops.quote_name(column) for column in _COPIED)
+    # The psycopg cursor under Django's wrapper (``cursor.cursor``): Django has no COPY.
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {AuditEvent._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for event in events:
+            copy.write_row(
+                (
+                    event.company_id,
+                    event.actor_id,
+                    event.actor_label,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    event.summary,
+                    json.dumps(event.data),
+                    json.dumps(event.changes),
+                    event.device_id,
+                    event.team_id,
+                    event.batch_id,
+                    event.created_at or now,
+                )
+            )
 
 
 def audit_value(value: object) -> str:

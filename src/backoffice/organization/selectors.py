@@ -1,10 +1,11 @@
 """Reads on teams, employees, areas and clients."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import ngettext
 
@@ -181,6 +182,21 @@ def employee_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
     if exclude_pk is not None:
         employees = employees.exclude(pk=exclude_pk)
     return employees.exists()
+
+
+def employee_emails_taken(*, emails: Iterable[str]) -> set[str]:
+    """Which of ``emails`` (lower-cased) active employees of the scoped company have, in any case."""
+    wanted = sorted({email.lower() for email in emails})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        taken.update(
+            Employee.objects.filter(is_active=True)
+            .annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=chunk)
+            .values_list("email_lower", flat=True)
+        )
+    return taken
 
 
 # Areas

@@ -21,12 +21,18 @@ mechanical clean-up left for later.
 """
 
 import uuid
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import ngettext
 
-from backoffice.audit.services import audit_changes, audit_initial, audit_record
+from backoffice.audit.services import audit_changes, audit_event_build, audit_events_save, audit_initial, audit_record
+from backoffice.core.text import TextKind, text_problem
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.organization.choices import ClientType
 from backoffice.organization.models import Area, Client, Employee, Team
@@ -34,6 +40,7 @@ from backoffice.organization.selectors import (
     area_name_taken,
     client_name_taken,
     employee_email_taken,
+    employee_emails_taken,
     team_delete_refusal,
     team_name_taken,
 )
@@ -629,3 +636,300 @@ def client_update(
             },
         )
     return client
+
+
+# Imports from a spreadsheet (the imports app parses the file; these check and
+# save its rows). A row is a mapping of column keys to the cell's text.
+
+IMPORT_NOT_YOUR_TEAM = "Team: not your team (you import into {team} only)."
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """
+    What an import did: ``created`` the objects saved, ``problems`` one list
+    per row given (empty for a row saved), as the preview shows them.
+    """
+
+    created: list[Any]
+    problems: list[list[str]]
+
+
+def _problems_of(error: ValidationError, labels: Mapping[str, str]) -> list[str]:
+    """A service's ``ValidationError`` as the preview's sentences: "Email: Enter an email address."."""
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    return [
+        f"{labels.get(field, field.capitalize())}: {message}"
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
+def _text_problems(values: Mapping[str, str], kinds: Mapping[str, tuple[str, TextKind]]) -> list[str]:
+    problems = []
+    for key, (label, kind) in kinds.items():
+        problem = text_problem(values.get(key, ""), kind)
+        if problem:
+            problems.append(f"{label}: {problem}.")
+    return problems
+
+
+def _teams_by_name() -> dict[str, Team]:
+    return {team.name.lower(): team for team in Team.objects.all()}
+
+
+def _import_team(acting_user: Actor, teams: Mapping[str, Team], name: str, problems: list[str]) -> Team | None:
+    """The row's team by name (any case), or None with the row's problem added."""
+    name = name.strip()
+    if not name:
+        problems.append("Team: enter a team.")
+        return None
+    team = teams.get(name.lower())
+    if team is None:
+        problems.append(f"Team: unknown team “{name}”.")
+        return None
+    if isinstance(acting_user, User) and acting_user.is_team_administrator and team.pk != acting_user.team_id:
+        problems.append(IMPORT_NOT_YOUR_TEAM.format(team=acting_user.team.name if acting_user.team else "your team"))
+        return None
+    return team
+
+
+EMPLOYEE_IMPORT_LABELS = {"name": "Name", "email": "Email", "team": "Team"}
+
+
+def _employees_import_rows(
+    acting_user: Actor, rows: Sequence[Mapping[str, str]]
+) -> tuple[list[list[str]], list[tuple[str, str, Team] | None]]:
+    """Every row's problems, and what a valid row saves (name, email, team); in the open company scope."""
+    teams = _teams_by_name()
+    problems: list[list[str]] = []
+    cleaned: list[tuple[str, str, Team] | None] = []
+    seen: dict[str, int] = {}
+    for index, values in enumerate(rows):
+        row_problems = _text_problems(
+            values,
+            {"name": ("Name", TextKind.NAME), "email": ("Email", TextKind.LINE), "team": ("Team", TextKind.NAME)},
+        )
+        name = email = ""
+        if not row_problems:
+            try:
+                name, email = _employee_fields(
+                    name=values.get("name", ""), email=values.get("email", ""), exclude_pk=None, check_email=False
+                )
+            except ValidationError as error:
+                row_problems += _problems_of(error, EMPLOYEE_IMPORT_LABELS)
+            if email and not any(p.startswith("Email:") for p in row_problems):
+                try:
+                    validate_email(email)
+                except ValidationError:
+                    row_problems.append(f"Email: “{email}” is not a valid email address.")
+                else:
+                    first = seen.setdefault(email.lower(), index)
+                    if first != index:
+                        row_problems.append(f"Email: the same email as row {first + 1} of the file.")
+        team = _import_team(acting_user, teams, values.get("team", ""), row_problems)
+        problems.append(row_problems)
+        cleaned.append((name, email, team) if not row_problems and team is not None else None)
+    taken = employee_emails_taken(emails=[row[1] for row in cleaned if row is not None])
+    for index, row in enumerate(cleaned):
+        if row is not None and row[1].lower() in taken:
+            problems[index].append(f"Email: {EMPLOYEE_EMAIL_TAKEN}")
+            cleaned[index] = None
+    return problems, cleaned
+
+
+def employees_import_check(*, acting_user: User, rows: Sequence[Mapping[str, str]]) -> list[list[str]]:
+    """The problems of every row of an employee import (the preview), without saving anything."""
+    with acting_in_company(acting_user, None, *EMPLOYEE_WRITERS):
+        return _employees_import_rows(acting_user, rows)[0]
+
+
+@transaction.atomic
+def employees_import(
+    *, acting_user: User, rows: Sequence[Mapping[str, str]], all_or_nothing: bool, batch_id: uuid.UUID
+) -> ImportOutcome:
+    """
+    Add the employees of an import's rows (columns ``name``, ``email``,
+    ``team``), checked again now: the valid rows, or (``all_or_nothing``)
+    every row or none, refused with a ``ValidationError`` when a row has a
+    problem. One INSERT for the employees and one for their events (one per
+    employee and one for the batch, all with ``batch_id``). An email that a
+    concurrent write saved first becomes that row's problem (or refuses an
+    all-or-nothing import): the unique constraint decides, the rows are
+    checked again and the import retried without it.
+    """
+    with acting_in_company(acting_user, None, *EMPLOYEE_WRITERS) as company:
+        for _attempt in range(5):
+            problems, cleaned = _employees_import_rows(acting_user, rows)
+            invalid = sum(1 for row in problems if row)
+            if all_or_nothing and invalid:
+                raise ValidationError(
+                    ngettext(
+                        "%(n)d row has a problem: nothing was imported.",
+                        "%(n)d rows have problems: nothing was imported.",
+                        invalid,
+                    )
+                    % {"n": invalid}
+                )
+            valid = [row for row in cleaned if row is not None]
+            try:
+                with transaction.atomic():
+                    employees = Employee.objects.bulk_create(
+                        [Employee(company=company, name=name, email=email, team=team) for name, email, team in valid]
+                    )
+            except IntegrityError:
+                continue  # an email was saved meanwhile: check again
+            break
+        else:
+            raise ValidationError("The employees changed while importing; try again.")
+        events = [
+            audit_event_build(
+                company=company,
+                actor=acting_user,
+                action="employee.created",
+                obj=employee,
+                summary=f"Employee {employee.name} added to {employee.team.name} (import)",
+                changes=audit_initial(_employee_as_shown(employee)),
+                data={"name": employee.name, "email": employee.email, "team_id": employee.team_id},
+                batch_id=batch_id,
+            )
+            for employee in employees
+        ]
+        events.append(
+            audit_event_build(
+                company=company,
+                actor=acting_user,
+                action="employee.imported",
+                summary=ngettext("%(n)d employee imported", "%(n)d employees imported", len(employees))
+                % {"n": len(employees)}
+                + (f" ({invalid} rows left out)" if invalid else ""),
+                data={"created": len(employees), "left_out": invalid, "rows": len(rows)},
+                team_id=acting_user.team_id if acting_user.is_team_administrator else None,
+                batch_id=batch_id,
+            )
+        )
+        audit_events_save(events)
+    return ImportOutcome(created=employees, problems=problems)
+
+
+CLIENT_IMPORT_LABELS = {"name": "Name", "client_type": "Type", "area": "Area"}
+
+
+def _import_client_type(text: str) -> str:
+    text = text.strip().lower()
+    for value, label in ClientType.choices:
+        if text in (value, str(label).lower()):
+            return value
+    return ""
+
+
+def _clients_import_rows(
+    company: Company, rows: Sequence[Mapping[str, str]]
+) -> tuple[list[list[str]], list[tuple[str, str, Area | None] | None]]:
+    """Every row's problems, and what a valid row saves (name, type, area); in the open company scope."""
+    areas = {area.name.lower(): area for area in Area.objects.all()}
+    problems: list[list[str]] = []
+    cleaned: list[tuple[str, str, Area | None] | None] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, values in enumerate(rows):
+        row_problems = _text_problems(
+            values, {"name": ("Name", TextKind.NAME), "type": ("Type", TextKind.LINE), "area": ("Area", TextKind.NAME)}
+        )
+        area: Area | None = None
+        area_name = values.get("area", "").strip()
+        if area_name and not row_problems:
+            if not company.area_support:
+                row_problems.append("Area: areas need the Area Support subscription; leave the column empty.")
+            elif (area := areas.get(area_name.lower())) is None:
+                row_problems.append(f"Area: unknown area “{area_name}”.")
+        client_type = _import_client_type(values.get("type", ""))
+        name = ""
+        if not row_problems:
+            try:
+                name = _client_fields(
+                    company=company, name=values.get("name", ""), client_type=client_type, area=area, exclude_pk=None
+                )
+            except ValidationError as error:
+                row_problems += _problems_of(error, CLIENT_IMPORT_LABELS)
+            else:
+                first = seen.setdefault((name.lower(), client_type), index)
+                if first != index:
+                    row_problems.append(f"Name: the same client as row {first + 1} of the file.")
+        problems.append(row_problems)
+        cleaned.append((name, client_type, area) if not row_problems else None)
+    return problems, cleaned
+
+
+def clients_import_check(*, acting_user: User, rows: Sequence[Mapping[str, str]]) -> list[list[str]]:
+    """The problems of every row of a client import (the preview), without saving anything."""
+    with acting_in_company(acting_user, None, Role.ADMINISTRATOR) as company:
+        return _clients_import_rows(company, rows)[0]
+
+
+@transaction.atomic
+def clients_import(
+    *, acting_user: User, rows: Sequence[Mapping[str, str]], all_or_nothing: bool, batch_id: uuid.UUID
+) -> ImportOutcome:
+    """
+    Add the clients of an import's rows (columns ``name``, ``type``, ``area``),
+    as ``employees_import`` adds employees (Administrators only).
+    """
+    with acting_in_company(acting_user, None, Role.ADMINISTRATOR) as company:
+        for _attempt in range(5):
+            problems, cleaned = _clients_import_rows(company, rows)
+            invalid = sum(1 for row in problems if row)
+            if all_or_nothing and invalid:
+                raise ValidationError(
+                    ngettext(
+                        "%(n)d row has a problem: nothing was imported.",
+                        "%(n)d rows have problems: nothing was imported.",
+                        invalid,
+                    )
+                    % {"n": invalid}
+                )
+            valid = [row for row in cleaned if row is not None]
+            try:
+                with transaction.atomic():
+                    clients = Client.objects.bulk_create(
+                        [
+                            Client(company=company, name=name, client_type=client_type, area=area)
+                            for name, client_type, area in valid
+                        ]
+                    )
+            except IntegrityError:
+                continue  # a name was saved meanwhile: check again
+            break
+        else:
+            raise ValidationError("The clients changed while importing; try again.")
+        events = [
+            audit_event_build(
+                company=company,
+                actor=acting_user,
+                action="client.created",
+                obj=client,
+                summary=f"Client {client.name} created (import)",
+                changes=audit_initial(_client_as_shown(client)),
+                data={
+                    "name": client.name,
+                    "client_type": client.client_type,
+                    "area_id": client.area_id,
+                    "active": True,
+                },
+                batch_id=batch_id,
+            )
+            for client in clients
+        ]
+        events.append(
+            audit_event_build(
+                company=company,
+                actor=acting_user,
+                action="client.imported",
+                summary=ngettext("%(n)d client imported", "%(n)d clients imported", len(clients)) % {"n": len(clients)}
+                + (f" ({invalid} rows left out)" if invalid else ""),
+                data={"created": len(clients), "left_out": invalid, "rows": len(rows)},
+                batch_id=batch_id,
+            )
+        )
+        audit_events_save(events)
+    return ImportOutcome(created=clients, problems=problems)

@@ -4,6 +4,7 @@ emails), ``redemption`` (what a device does: redeem a code, check in) and ``sett
 the dialog's tabs). The public services are importable from here.
 """
 
+from backoffice.devices.services.imports import devices_import, devices_import_check
 from backoffice.devices.services.redemption import (
     Redemption,
     check_in_history_prune,
@@ -43,6 +44,8 @@ __all__ = [
     "device_cancel",
     "device_check_in",
     "device_delete",
+    "devices_import",
+    "devices_import_check",
     "device_update",
     "registration_code_redeem",
     "registration_code_replace",

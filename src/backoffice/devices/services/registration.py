@@ -11,6 +11,7 @@ and no audit event, log line or exception message ever carries it
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -73,11 +74,13 @@ def _digest_exists(digest: str) -> bool:
         return RegistrationCode.objects.filter(digest=digest).exists()
 
 
-def _registration_code_issue(*, device: Device, acting_user: Actor, expires_in: datetime.timedelta) -> RegistrationCode:
+def _registration_code_issue(
+    *, device: Device, acting_user: Actor, expires_in: datetime.timedelta, batch_id: uuid.UUID | None = None
+) -> RegistrationCode:
     """
     Issue a code for ``device`` and queue an email to each of its recipients;
     part of ``device_add`` and ``registration_code_replace``, which check the
-    acting user and lock the device first.
+    acting user and lock the device first (``batch_id``: the event's batch).
 
     The device must have no open code (the database refuses a second one)
     and must hold a license (``RegistrationCodeLimitReached`` otherwise):
@@ -124,6 +127,7 @@ def _registration_code_issue(*, device: Device, acting_user: Actor, expires_in: 
             "expires_at": registration_code.expires_at.isoformat(),
             "emails": len(device.recipients),
         },
+        batch_id=batch_id,
     )
     return registration_code
 

@@ -9,6 +9,7 @@ then its codes and credentials.
 """
 
 import datetime
+import uuid
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
@@ -128,6 +129,7 @@ def device_add(
     clients: ClientSettings | None = None,
     functionality_mode: str = FunctionalityMode.COMPANY,
     functionality: Iterable[str] = (),
+    batch_id: uuid.UUID | None = None,
 ) -> Device:
     """
     Add a pending device with its registration code and one queued email per
@@ -139,6 +141,7 @@ def device_add(
     so two administrators picking the same license get one device and one
     clear error. A race lost on the unique license column also becomes a
     ``ValidationError`` on ``license``, never an ``IntegrityError``.
+    ``batch_id`` groups the events of a bulk add (an import).
     """
     company = require_team_writer(acting_user, team_id=team.pk)
     nickname = _clean_device_settings(
@@ -200,8 +203,9 @@ def device_add(
             "functionality_mode": functionality_mode,
             "functionality": allowed,
         },
+        batch_id=batch_id,
     )
-    _registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in)
+    _registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in, batch_id=batch_id)
     return device
 
 
