@@ -80,7 +80,7 @@ class _Sheet(FPDF):
 
     def qr(self, code: str, *, x: float, y: float, size: float) -> None:
         """The code as a QR code of ``size`` mm, drawn as filled squares."""
-        rows = [list(row) for row in segno.make(code, error="m").matrix_iter(border=2)]
+        rows = [list(row) for row in segno.make_qr(code, error="m").matrix_iter(border=4)]
         module = size / len(rows)
         self.set_fill_color(*INK)
         for r, row in enumerate(rows):
@@ -141,42 +141,52 @@ def _page(pdf: _Sheet, card: SheetCard, zone: zoneinfo.ZoneInfo) -> None:
     pdf.line_of("The code works once, on one device.", width=width, height=6)
 
 
+# The three steps, shorter, on two columns of text beside a card's QR code.
+GRID_STEPS = (("1.", "Open ReconPro."), ("2.", "Tap Verification,"), ("", "type the code."), ("3.", "Tap Verify."))
 GRID_COLUMNS = 2
 GRID_ROWS = 4
 
 
 def _card(pdf: _Sheet, card: SheetCard, zone: zoneinfo.ZoneInfo, *, x: float, y: float, w: float, h: float) -> None:
+    """One card of the grid: name and team, the code across the card, then the steps beside the QR code."""
     pad = 4
     pdf.set_draw_color(*MUTED)
     pdf.set_line_width(0.2)
     pdf.set_dash_pattern(dash=1.5, gap=1.5)
     pdf.rect(x, y, w, h)
     pdf.set_dash_pattern()
-    qr_size = h - 2 * pad - 14
-    text_width = w - 3 * pad - qr_size
+    inner = w - 2 * pad
     pdf.set_xy(x + pad, y + pad)
     pdf.set_text_color(*INK)
     pdf.font("sans", "B", 12)
-    pdf.line_of(card.nickname, width=w - 2 * pad, height=6)
+    pdf.line_of(card.nickname, width=inner, height=6)
     pdf.set_x(x + pad)
     pdf.set_text_color(*MUTED)
     pdf.font("sans", "", 9)
-    pdf.line_of(f"Team {card.team}", width=w - 2 * pad, height=5)
-    top = pdf.get_y() + 2
-    pdf.qr(card.code or "", x=x + w - pad - qr_size, y=top, size=qr_size)
-    pdf.set_xy(x + pad, top + 2)
+    pdf.line_of(f"Team {card.team}", width=inner, height=5)
+    pdf.set_x(x + pad)
     pdf.set_text_color(*INK)
-    pdf.font("mono", "B", 18)
-    pdf.line_of(card.code or "", width=text_width, height=9)
+    pdf.font("mono", "B", 20)
+    pdf.line_of(card.code or "", width=inner, height=11)
+    top = pdf.get_y() + 1
+    qr_size = min(y + h - pad - top, 34)
+    pdf.qr(card.code or "", x=x + w - pad - qr_size, y=top, size=qr_size)
+    text_width = inner - qr_size - 3
+    pdf.set_xy(x + pad, top)
+    pdf.font("sans", "B", 8)
+    local = card.expires_at.astimezone(zone) if card.expires_at else None
+    pdf.line_of(f"Expires {local:%Y-%m-%d %H:%M}" if local else "", width=text_width, height=4.5)
     pdf.set_x(x + pad)
     pdf.font("sans", "", 7.5)
     pdf.set_text_color(*MUTED)
-    pdf.line_of(_expiry(card.expires_at, zone), width=text_width, height=4.5)
+    pdf.line_of(f"({zone.key})", width=text_width, height=4.5)
     pdf.ln(1.5)
     pdf.set_text_color(*INK)
-    for number, step in enumerate(("Open ReconPro", "Verification: type the code", "Tap Verify"), start=1):
+    pdf.font("sans", "", 8.5)
+    for number, step in GRID_STEPS:
         pdf.set_x(x + pad)
-        pdf.line_of(f"{number}. {step}", width=text_width, height=4.5)
+        pdf.cell(4, 4.8, number)
+        pdf.line_of(step, width=text_width - 4, height=4.8)
 
 
 def _not_printed(pdf: _Sheet, cards: Sequence[SheetCard]) -> None:
