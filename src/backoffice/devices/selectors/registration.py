@@ -60,7 +60,7 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
-    devices = (
+    queryset = (
         device_visible_queryset(user=user)
         .filter(
             Q(registered_at__isnull=True) | Exists(RegistrationCode.objects.open().filter(device_id=OuterRef("pk")))
@@ -77,7 +77,7 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
         )
         .order_by("created_at", "pk")
     )
-    devices = list(devices)
+    devices = list(queryset)
     # A batch's emails (one per recipient for every code of the batch) are
     # shown on each of its rows: one query for all of them.
     batch_ids = {code.batch_id for device in devices for code in device.live_codes if code.batch_id}  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ and no audit event, log line or exception message ever carries it
 import datetime
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -416,7 +417,7 @@ def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> Outbo
     """
     if email.batch_id is not None:
         return _batch_email_resend(email=email, acting_user=acting_user)
-    registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id)
+    registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id or 0)
     device = registration_code.device
     require_team_writer(acting_user, team_id=device.team_id)
     if not registration_code.is_live(timezone.now()):
@@ -486,6 +487,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+@dataclass(frozen=True)
+class _BatchLine:
+    """One code of a batch's email: its device's name and team, the code (formatted and plain), its expiry."""
+
+    nickname: str
+    team: str
+    code: str
+    plain: str
+    expires_at: datetime.datetime
+
+
 def _batch_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedEmail | None:
     """
     A batch's email to one recipient: every code of the batch still usable
@@ -507,13 +519,13 @@ def _batch_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedE
         if code is None:
             continue
         entries.append(
-            {
-                "nickname": _one_line(device.nickname),
-                "team": _one_line(device.team.name),
-                "code": code_format(code),
-                "plain": code,
-                "expires_at": registration_code.expires_at,
-            }
+            _BatchLine(
+                nickname=_one_line(device.nickname),
+                team=_one_line(device.team.name),
+                code=code_format(code),
+                plain=code,
+                expires_at=registration_code.expires_at,
+            )
         )
     if not entries:
         return None
@@ -522,7 +534,7 @@ def _batch_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedE
     context = {
         "entries": entries,
         "company_name": _one_line(company.name),
-        "expires_at": min(entry["expires_at"] for entry in entries),
+        "expires_at": min(entry.expires_at for entry in entries),
         "time_zone": zone.key,
     }
     count = len(entries)
@@ -537,9 +549,7 @@ def _batch_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedE
     )
     message.attach_alternative(html, "text/html")
     secrets = tuple(
-        secret
-        for entry in entries
-        for secret in (entry["plain"], entry["code"], entry["plain"].lower(), entry["code"].lower())
+        secret for entry in entries for secret in (entry.plain, entry.code, entry.plain.lower(), entry.code.lower())
     )
     return RenderedEmail(
         message=message,
@@ -559,7 +569,9 @@ def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> Ren
     """
     if email.batch_id is not None:
         return _batch_email_render(email, now)
-    registration_code = RegistrationCode.objects.select_related("device__company").get(pk=email.registration_code_id)
+    registration_code = RegistrationCode.objects.select_related("device__company").get(
+        pk=email.registration_code_id or 0
+    )
     code = code_unseal(registration_code.sealed_code) if registration_code.is_live(now) else None
     if code is None:
         return None
