@@ -104,11 +104,11 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         help_text=f"Up to {BATCH_MAX} devices with the same settings; each takes its own free license and code.",
     )
     nicknames = forms.CharField(
-        label="Or nicknames, one a line",
+        label="Or names, one a line",
         required=False,
         max_length=BATCH_MAX * 80,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One device per line, instead of a quantity.",
+        help_text="Each line is the nickname of one device, instead of a quantity.",
     )
     as_many_as_licenses = forms.BooleanField(
         label="As many as there are licenses",
