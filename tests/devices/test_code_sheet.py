@@ -46,7 +46,7 @@ def test_the_batch_sheet_shows_every_device_with_its_code_qr_team_and_expiry(as_
         assert nickname in html
         assert f'<p class="sheet-card__code">{code}</p>' in html
     assert html.count("<svg") == 4
-    assert html.count("Team Alpha Team") == 4
+    assert html.count("Team: Alpha Team") == 4
     assert html.count("Tap Verification and type the code.") == 4
     assert "Expiry times are America/Chicago time." in html
     assert 'name="layout" value="grid"' in html
@@ -151,7 +151,7 @@ def test_the_pdf_has_one_page_per_device_with_its_nickname_and_code(as_admin_a, 
     for page, (nickname, code) in zip(pages, sorted(_codes(company_a, url).items()), strict=True):
         assert nickname in page
         assert code in page
-        assert "Team Alpha Team" in page
+        assert "Team: Alpha Team" in page
         assert "Tap Verify." in page
         assert "(America/Chicago)" in page
     pngs = _pdf_pngs(response.content, tmp_path)
