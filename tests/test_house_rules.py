@@ -49,6 +49,9 @@ SCOPES_DISABLED_ALLOWED: dict[str, str] = {
         "Code digests are unique across companies (a device redeems a code without naming its company), "
         "so a new code is checked against every company's."
     ),
+    "src/backoffice/devices/services/registration.py::registration_codes_issue_batch": (
+        "a batch's code digests must be unique across every company, like _digest_exists"
+    ),
     "src/backoffice/devices/services/registration.py::registration_code_wipe_expired": (
         "The periodic wipe removes the display copies of expired codes in every company."
     ),

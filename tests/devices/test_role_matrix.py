@@ -94,6 +94,23 @@ MATRIX = [
     ("report", "get", "/devices/DeviceReport.csv", None, ANY_MEMBER, 0),
     ("pending section", "get", "/devices/pending/", None, ANY_MEMBER, 0),
     ("add form", "get", "/devices/add/", None, WRITERS, 0),
+    # The code sheet shows codes: Viewers, who never see them, get 404 like another company.
+    (
+        "own code sheet",
+        "get",
+        "/devices/codes/sheet/?ids={own_pending}",
+        None,
+        {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: 404, OTHER_COMPANY: 404},
+        0,
+    ),
+    (
+        "other team code sheet",
+        "get",
+        "/devices/codes/sheet/?ids={own_pending},{other_pending}",
+        None,
+        {ADMIN: "ok", TEAM_ADMIN: 404, VIEWER: 404, OTHER_COMPANY: 404},
+        0,
+    ),
     ("client search", "get", "/devices/clients/search/?q=a", None, WRITERS, 0),
     ("own device page", "get", "/devices/{own}/", None, SEEN_OWN, 0),
     ("other team device page", "get", "/devices/{other}/", None, SEEN_OTHER, 0),

@@ -27,6 +27,7 @@ ACTION_GROUPS: dict[str, str] = {
 
 ACTIONS: dict[str, str] = {
     "device.added": "Device added",
+    "device.batch_added": "Devices added in one batch",
     "device.changed": "Device changed",
     "device.registered": "Device registered",
     "device.registration_failed": "Device registration failed",

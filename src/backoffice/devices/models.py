@@ -182,6 +182,9 @@ class RegistrationCode(CompanyOwnedModel):
     created_by = models.ForeignKey("tenancy.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Shared by the codes of devices added together in one batch: their code
+    # sheet and their one email per recipient find them by it.
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True)
 
     # Scoped like every tenant model, with the code queries above.
     objects = ScopedManager(_manager_class=RegistrationCodeManager, company="company")  # type: ignore[misc]

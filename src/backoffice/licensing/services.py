@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from backoffice.audit.services import audit_changes, audit_record
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
-from backoffice.licensing.selectors import license_default_prefix, license_highest_serial
+from backoffice.licensing.selectors import license_default_prefix, license_free_list, license_highest_serial
 from backoffice.tenancy.models import Company
 from backoffice.tenancy.permissions import Actor, require_operator
 from backoffice.tenancy.scoping import company_scope
@@ -199,3 +199,31 @@ def license_lock_free(*, license: License) -> License:
     if License.objects.filter(pk=locked.pk, device__isnull=False).exists():
         raise ValidationError({"license": f"License {locked.number} was just taken; pick another."})
     return locked
+
+
+def license_lock_free_many(*, count: int) -> list[License]:
+    """
+    Lock up to ``count`` licenses of the open company scope that a device may
+    take (active, held by no device), for a batch of new devices, and return
+    them by number. Fewer come back when fewer are free; the caller decides
+    whether that refuses the batch.
+
+    The candidates are locked in primary-key order (``SELECT ... FOR UPDATE``),
+    then checked again by a fresh statement, which sees what a concurrent
+    add committed while this one waited: a license taken meanwhile is
+    dropped and more candidates are read and locked, until enough are free
+    or none is left. Two batches therefore never take the same license, and
+    the one that waited counts what the other left.
+    """
+    taken: list[License] = []
+    seen: set[int] = set()
+    while len(taken) < count:
+        wanted = count - len(taken)
+        candidates = list(license_free_list().exclude(pk__in=seen).order_by("pk").values_list("pk", flat=True)[:wanted])
+        if not candidates:
+            break
+        seen.update(candidates)
+        locked = list(License.objects.select_for_update().filter(pk__in=candidates).order_by("pk"))
+        still_free = set(license_free_list().filter(pk__in=candidates).values_list("pk", flat=True))
+        taken.extend(license for license in locked if license.pk in still_free)
+    return sorted(taken, key=lambda license: (license.number, license.pk))

@@ -20,6 +20,7 @@ renderer names.
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +120,21 @@ def outbox_email_queue(
     )
 
 
+@transaction.atomic
+def outbox_batch_email_queue(
+    *, company: Company, batch_id: uuid.UUID, recipients: Iterable[str], now: datetime.datetime
+) -> list[OutboxEmail]:
+    """
+    Queue one email per recipient about every code of the batch ``batch_id``
+    (devices added together), due at once: a recipient gets one email listing
+    all their codes, not one email per device.
+    """
+    return OutboxEmail.objects.bulk_create(
+        OutboxEmail(company=company, batch_id=batch_id, recipient=address, next_attempt_at=now)
+        for address in recipients
+    )
+
+
 def outbox_email_obsolete(*, registration_code_ids: Iterable[int]) -> int:
     """Stop the queued emails about these codes from being sent (they no longer hold); return how many."""
     return OutboxEmail.objects.filter(
@@ -164,7 +180,12 @@ def outbox_email_requeue(
 def _filed_under(audit_data: dict[str, Any] | None) -> dict[str, Any]:
     """The device and team an email's events are filed under, as the owning app named them."""
     data = audit_data or {}
-    return {"device_id": data.get("device_id"), "team_id": data.get("team_id")}
+    batch_id = data.get("batch_id")
+    return {
+        "device_id": data.get("device_id"),
+        "team_id": data.get("team_id"),
+        "batch_id": uuid.UUID(str(batch_id)) if batch_id else None,
+    }
 
 
 def _claim_next(*, now: datetime.datetime) -> OutboxEmail | None:

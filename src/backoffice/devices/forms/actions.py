@@ -42,8 +42,11 @@ def _initial_from(data: Any) -> dict[str, Any]:
             "client_scope",
             "functionality_mode",
             "client_pick",
+            "quantity",
+            "nicknames",
         )
     }
+    initial["as_many_as_licenses"] = data.get("as_many_as_licenses") in ("on", "true", "1")
     initial["expires_in"] = data.get("expires_in") or int(DEFAULT_CODE_LIFETIME.total_seconds() // 60)
     initial["include_area_clients"] = data.get("include_area_clients") in ("on", "true", "1")
     initial["functionality"] = _getlist(data, "functionality")

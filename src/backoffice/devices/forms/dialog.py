@@ -23,7 +23,8 @@ from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.selectors.dialog import DialogReads, device_dialog_reads
 from backoffice.devices.selectors.registration import pending_nickname_taken
-from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, MAX_RECIPIENTS
+from backoffice.devices.services import BATCH_MAX, CODE_LIFETIMES, DEFAULT_CODE_LIFETIME, MAX_RECIPIENTS
+from backoffice.devices.services.settings import batch_nicknames_check
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_free_list, license_list
 from backoffice.organization.models import Employee, Team
@@ -84,7 +85,35 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         error_messages={"invalid_choice": "Select one of the free licenses in the list."},
     )
     nickname = forms.CharField(
-        max_length=64, help_text="Helps you find the device among the others, e.g. “Detail bay iPad 2”."
+        max_length=64,
+        required=False,
+        help_text="Helps you find the device among the others, e.g. “Detail bay iPad 2”. "
+        "With a quantity, the devices are numbered after it: “Van tablet 01”, “Van tablet 02”…",
+    )
+    quantity = forms.IntegerField(
+        label="Quantity",
+        required=False,
+        min_value=1,
+        max_value=BATCH_MAX,
+        initial=1,
+        error_messages={
+            "min_value": f"Enter a number of devices from 1 to {BATCH_MAX}.",
+            "max_value": f"Enter a number of devices from 1 to {BATCH_MAX}.",
+            "invalid": f"Enter a whole number of devices from 1 to {BATCH_MAX}.",
+        },
+        help_text=f"Up to {BATCH_MAX} devices with the same settings; each takes its own free license and code.",
+    )
+    nicknames = forms.CharField(
+        label="Or names, one a line",
+        required=False,
+        max_length=BATCH_MAX * 80,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Each line is the nickname of one device, instead of a quantity.",
+    )
+    as_many_as_licenses = forms.BooleanField(
+        label="As many as there are licenses",
+        required=False,
+        help_text="When fewer licenses are free than devices asked for, add as many as there are.",
     )
     description = forms.CharField(
         max_length=500,
@@ -190,6 +219,36 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         self.device_id: int | None = None
         self.tab = ""
         self.warnings: list[DialogWarning] = []
+        # Several devices: each takes a free license of its own, so none is picked here.
+        if self.is_batch:
+            self.fields["license"].required = False
+        if not self.is_bound or not self.batch_list_given:
+            self.fields["nickname"].required = True
+
+    @property
+    def batch_list_given(self) -> bool:
+        """Whether the posted form has a list of nicknames (one device per line)."""
+        return self.is_bound and "nicknames" in self.fields and bool(str(self.data.get("nicknames", "")).strip())
+
+    @property
+    def is_batch(self) -> bool:
+        """Whether OK adds several devices: a list of nicknames, or a quantity above one."""
+        if not self.is_bound or "quantity" not in self.fields:
+            return False
+        quantity = str(self.data.get("quantity", "")).strip()
+        return self.batch_list_given or (quantity != "" and id_parse(quantity) != 1)
+
+    def clean_quantity(self) -> int:
+        return self.cleaned_data.get("quantity") or 1
+
+    def clean_nicknames(self) -> list[str]:
+        raw = self.cleaned_data.get("nicknames") or ""
+        if not raw.strip():
+            return []
+        try:
+            return batch_nicknames_check(raw.splitlines())
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["nicknames"]) from None
 
     def value(self, name: str) -> Any:
         """The value of a field as the dialog shows it: posted, else initial."""
@@ -321,8 +380,10 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
             )
         return kwargs
 
-    def clean_license(self) -> License:
+    def clean_license(self) -> License | None:
         license = self.cleaned_data["license"]
+        if license is None:
+            return None
         if not license.is_active:
             raise ValidationError(f"License {license.number} is {license.get_status_display().lower()}; pick another.")
         if all(free.pk != license.pk for free in self.free_licenses):
@@ -331,7 +392,7 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
 
     def clean_nickname(self) -> str:
         nickname = self.cleaned_data["nickname"].strip()
-        if not nickname:
+        if not nickname and not self.batch_list_given:
             raise ValidationError("Enter a nickname.")
         return nickname
 
@@ -353,6 +414,10 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         if len(recipients) > MAX_RECIPIENTS:
             self.add_error("recipients", f"At most {MAX_RECIPIENTS} recipients.")
         cleaned["all_recipients"] = recipients
+        if cleaned.get("nicknames") and (cleaned.get("quantity") or 1) > 1:
+            self.add_error(
+                "quantity", "Give either a quantity or a list of nicknames, not both: set the quantity to 1."
+            )
         return cleaned
 
     @property
@@ -381,6 +446,7 @@ class DeviceSettingsForm(TextRulesFormMixin, forms.Form):
         nickname = cleaned.get("nickname") or ""
         if (
             nickname
+            and not self.is_batch
             and self._nickname_is_new(nickname)
             and pending_nickname_taken(nickname=nickname, exclude_device_id=self.device_id)
         ):
@@ -429,7 +495,7 @@ class DeviceEditForm(DeviceSettingsForm):
     free ones.
     """
 
-    EMAIL_FIELDS = ("email", "expires_in", "employee", "recipients")
+    EMAIL_FIELDS = ("email", "expires_in", "employee", "recipients", "quantity", "nicknames", "as_many_as_licenses")
 
     def __init__(self, *args: Any, user: User, device: Device, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -464,9 +530,9 @@ class DeviceEditForm(DeviceSettingsForm):
                 for lic in self.free_licenses
             ]
 
-    def clean_license(self) -> License:
+    def clean_license(self) -> License | None:
         license = self.cleaned_data["license"]
-        if license.pk == self.device.license_id:
+        if license is not None and license.pk == self.device.license_id:
             return license
         return super().clean_license()
 

@@ -31,6 +31,13 @@ from backoffice.devices.selectors.active_devices import (
     pending_registration_filter,
     pending_search_parse,
 )
+from backoffice.devices.selectors.code_sheet import (
+    SHEET_MAX,
+    SheetEntry,
+    code_sheet_for_batch,
+    code_sheet_for_devices,
+    sheet_ids_parse,
+)
 from backoffice.devices.selectors.config import config_etag, device_effective_config
 from backoffice.devices.selectors.registration import (
     PendingRegistration,
@@ -51,6 +58,11 @@ from backoffice.devices.selectors.saved_views import (
 )
 
 __all__ = [
+    "SHEET_MAX",
+    "SheetEntry",
+    "code_sheet_for_batch",
+    "code_sheet_for_devices",
+    "sheet_ids_parse",
     "DEFAULT_DEVICE_SORT",
     "DEVICE_SORTS",
     "FILTER_VERSION",

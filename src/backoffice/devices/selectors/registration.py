@@ -60,7 +60,7 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
-    devices = (
+    queryset = (
         device_visible_queryset(user=user)
         .filter(
             Q(registered_at__isnull=True) | Exists(RegistrationCode.objects.open().filter(device_id=OuterRef("pk")))
@@ -77,6 +77,14 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
         )
         .order_by("created_at", "pk")
     )
+    devices = list(queryset)
+    # A batch's emails (one per recipient for every code of the batch) are
+    # shown on each of its rows: one query for all of them.
+    batch_ids = {code.batch_id for device in devices for code in device.live_codes if code.batch_id}  # type: ignore[attr-defined]
+    batch_emails: dict[object, list[OutboxEmail]] = {}
+    if batch_ids:
+        for email in OutboxEmail.objects.filter(batch_id__in=batch_ids).order_by("pk"):
+            batch_emails.setdefault(email.batch_id, []).append(email)
     rows = []
     for device in devices:
         live = device.live_codes[0] if device.live_codes else None  # type: ignore[attr-defined]
@@ -93,7 +101,11 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
                 device=device,
                 registration_code=live,
                 code=code,
-                emails=live.email_list if live is not None else [],  # type: ignore[attr-defined]
+                emails=(
+                    [*live.email_list, *batch_emails.get(live.batch_id, [])]  # type: ignore[attr-defined]
+                    if live is not None
+                    else []
+                ),
                 is_expired=is_expired,
                 license_release_at=release_at,
                 license_release_due=release_at is not None and release_at <= now,
@@ -134,8 +146,12 @@ def registration_email_get_for_company(*, user: User, pk: object) -> OutboxEmail
     """
     emails = OutboxEmail.objects.all()
     if user.is_team_administrator:
+        own = RegistrationCode.objects.filter(device__team_id=user.team_id or 0)
+        other = RegistrationCode.objects.exclude(device__team_id=user.team_id or 0).filter(batch_id__isnull=False)
         emails = emails.filter(
-            registration_code_id__in=RegistrationCode.objects.filter(device__team_id=user.team_id or 0).values("pk")
+            Q(registration_code_id__in=own.values("pk"))
+            | Q(batch_id__in=own.filter(batch_id__isnull=False).values("batch_id"))
+            & ~Q(batch_id__in=other.values("batch_id"))
         )
     try:
         return emails.get(pk=int(str(pk)))

@@ -29,14 +29,24 @@ from backoffice.devices.services.saved_views import (
     saved_view_delete,
     saved_view_rename,
 )
-from backoffice.devices.services.settings import MAX_RECIPIENTS, device_add, device_delete, device_update
+from backoffice.devices.services.settings import (
+    BATCH_MAX,
+    MAX_RECIPIENTS,
+    BatchAdded,
+    device_add,
+    device_delete,
+    device_update,
+    devices_add_batch,
+)
 
 __all__ = [
+    "BATCH_MAX",
     "CODE_LIFETIMES",
     "DEFAULT_CODE_LIFETIME",
     "MAX_CODE_LIFETIME",
     "MAX_RECIPIENTS",
     "MAX_SAVED_VIEWS_PER_USER",
+    "BatchAdded",
     "Redemption",
     "RegistrationCodeLimitReached",
     "check_in_history_prune",
@@ -47,6 +57,7 @@ __all__ = [
     "devices_import",
     "devices_import_check",
     "device_update",
+    "devices_add_batch",
     "registration_code_redeem",
     "registration_code_replace",
     "registration_code_revoke",

@@ -12,6 +12,8 @@ and no audit event, log line or exception message ever carries it
 
 import datetime
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +37,7 @@ from backoffice.licensing.models import License
 from backoffice.notifications.models import OutboxEmail
 from backoffice.notifications.services import (
     RenderedEmail,
+    outbox_batch_email_queue,
     outbox_email_obsolete,
     outbox_email_queue,
     outbox_email_requeue,
@@ -130,6 +133,56 @@ def _registration_code_issue(
         batch_id=batch_id,
     )
     return registration_code
+
+
+def registration_codes_issue_batch(
+    *,
+    devices: Sequence[Device],
+    acting_user: Actor,
+    expires_in: datetime.timedelta,
+    batch_id: uuid.UUID,
+    recipients: Sequence[str],
+    now: datetime.datetime,
+) -> list[RegistrationCode]:
+    """
+    Issue one code per device of a batch just added (part of
+    ``devices_add_batch``, which checks the acting user and holds the
+    licenses' locks), all sharing ``batch_id``, and queue ONE email per
+    recipient listing every code of the batch. Two queries for the codes
+    whatever their number: the digests are checked against the stored ones
+    at once, and the few that collide are drawn again.
+    """
+    if not datetime.timedelta(minutes=1) <= expires_in <= MAX_CODE_LIFETIME:
+        raise ValidationError({"expires_in": "Pick one of the offered expiry periods."})
+    if any(device.license_id is None for device in devices):
+        raise RegistrationCodeLimitReached("A registration code needs a license: give every device a license first.")
+    codes: dict[str, str] = {}
+    for _ in range(5):
+        while len(codes) < len(devices):
+            code = code_generate()
+            codes.setdefault(code_digest(code), code)
+        with scopes_disabled():
+            taken = set(RegistrationCode.objects.filter(digest__in=list(codes)).values_list("digest", flat=True))
+        if not taken:
+            break
+        for digest in taken:
+            del codes[digest]
+    created_by = acting_user if isinstance(acting_user, User) and acting_user.pk else None
+    registration_codes = RegistrationCode.objects.bulk_create(
+        RegistrationCode(
+            company_id=device.company_id,
+            device=device,
+            digest=digest,
+            sealed_code=code_seal(code),
+            expires_at=now + expires_in,
+            created_by=created_by,
+            batch_id=batch_id,
+        )
+        for device, (digest, code) in zip(devices, codes.items(), strict=True)
+    )
+    if recipients and devices:
+        outbox_batch_email_queue(company=devices[0].company, batch_id=batch_id, recipients=recipients, now=now)
+    return registration_codes
 
 
 def revoke_open_codes(*, device: Device, now: datetime.datetime) -> list[int]:
@@ -365,7 +418,9 @@ def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> Outbo
     ``RESEND_PER_COMPANY_PER_HOUR`` of the company's in an hour, so that the
     Back Office cannot be used to relay company-branded email.
     """
-    registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id)
+    if email.batch_id is not None:
+        return _batch_email_resend(email=email, acting_user=acting_user)
+    registration_code = RegistrationCode.objects.select_related("device").get(pk=email.registration_code_id or 0)
     device = registration_code.device
     require_team_writer(acting_user, team_id=device.team_id)
     if not registration_code.is_live(timezone.now()):
@@ -395,13 +450,131 @@ def registration_email_resend(*, email: OutboxEmail, acting_user: User) -> Outbo
         raise
 
 
+def _batch_email_resend(*, email: OutboxEmail, acting_user: User) -> OutboxEmail:
+    """
+    Resend a batch's email: checked against every device of the batch (a Team
+    Administrator's batch is of their own team), refused once no code of the
+    batch can be used, and counted against the company's resends.
+    """
+    codes = list(RegistrationCode.objects.select_related("device").filter(batch_id=email.batch_id))
+    for team_id in {code.device.team_id for code in codes}:
+        require_team_writer(acting_user, team_id=team_id)
+    now = timezone.now()
+    if not any(code.is_live(now) for code in codes):
+        raise ValidationError("No code of this batch can be used any more; use Replace to send new ones.")
+    company_id = acting_user.company_id
+    reservation = ratelimit_reserve(
+        Limit("email-resend", f"company:{company_id}", settings.RESEND_PER_COMPANY_PER_HOUR, RESEND_WINDOW_SECONDS),
+    )
+    if not reservation.allowed:
+        minutes = max(1, round(reservation.retry_after_seconds / 60))
+        raise ValidationError(
+            "Too many resends for your company in the last hour; "
+            + ngettext("try again in %(n)d minute", "try again in %(n)d minutes", minutes) % {"n": minutes}
+            + "."
+        )
+    try:
+        return outbox_email_requeue(
+            email=email,
+            acting_user=acting_user,
+            label=f"Registration email for a batch of {len(codes)} devices",
+            audit_data={"team_id": codes[0].device.team_id if codes else None, "batch_id": str(email.batch_id)},
+        )
+    except ValidationError:
+        ratelimit_refund(reservation)
+        raise
+
+
+def _one_line(text: str) -> str:
+    """A name on one line: a line break must reach neither a header nor a line of its own in a body."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class _BatchLine:
+    """One code of a batch's email: its device's name and team, the code (formatted and plain), its expiry."""
+
+    nickname: str
+    team: str
+    code: str
+    plain: str
+    expires_at: datetime.datetime
+
+
+def _batch_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedEmail | None:
+    """
+    A batch's email to one recipient: every code of the batch still usable
+    now whose device still names the recipient, one line each; None (the
+    email becomes obsolete) when none is.
+    """
+    codes = (
+        RegistrationCode.objects.select_related("device__company", "device__team")
+        .filter(batch_id=email.batch_id)
+        .order_by("device__nickname", "pk")
+    )
+    recipient = email.recipient.lower()
+    entries = []
+    for registration_code in codes:
+        device = registration_code.device
+        if recipient not in {address.lower() for address in device.recipients}:
+            continue
+        code = code_unseal(registration_code.sealed_code) if registration_code.is_live(now) else None
+        if code is None:
+            continue
+        entries.append(
+            _BatchLine(
+                nickname=_one_line(device.nickname),
+                team=_one_line(device.team.name),
+                code=code_format(code),
+                plain=code,
+                expires_at=registration_code.expires_at,
+            )
+        )
+    if not entries:
+        return None
+    company = codes[0].device.company
+    zone = company.zone
+    context = {
+        "entries": entries,
+        "company_name": _one_line(company.name),
+        "expires_at": min(entry.expires_at for entry in entries),
+        "time_zone": zone.key,
+    }
+    count = len(entries)
+    subject = ngettext(
+        "ReconPro registration code for %(n)d device", "ReconPro registration codes for %(n)d devices", count
+    ) % {"n": count}
+    with timezone.override(zone):
+        text = render_to_string("devices/registration_batch_email.txt", context)
+        html = render_to_string("devices/registration_batch_email.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.recipient]
+    )
+    message.attach_alternative(html, "text/html")
+    secrets = tuple(
+        secret for entry in entries for secret in (entry.plain, entry.code, entry.plain.lower(), entry.code.lower())
+    )
+    return RenderedEmail(
+        message=message,
+        label=ngettext("Registration email for %(n)d device", "Registration email for %(n)d devices", count)
+        % {"n": count},
+        audit_data={"team_id": codes[0].device.team_id, "batch_id": str(email.batch_id), "codes": count},
+        secrets=secrets,
+    )
+
+
 def registration_email_render(email: OutboxEmail, now: datetime.datetime) -> RenderedEmail | None:
     """
     Render a queued registration email from its code's encrypted copy (the
     outbox's renderer, registered by this app); None when the code can no
     longer be used, so the email becomes obsolete. Runs with scopes disabled.
+    A batch's email lists every code of the batch still usable.
     """
-    registration_code = RegistrationCode.objects.select_related("device__company").get(pk=email.registration_code_id)
+    if email.batch_id is not None:
+        return _batch_email_render(email, now)
+    registration_code = RegistrationCode.objects.select_related("device__company").get(
+        pk=email.registration_code_id or 0
+    )
     code = code_unseal(registration_code.sealed_code) if registration_code.is_live(now) else None
     if code is None:
         return None

@@ -11,12 +11,15 @@ then its codes and credentials.
 import datetime
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from backoffice.audit.services import audit_changes, audit_initial, audit_record
+from backoffice.core.text import TextKind, text_problem
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 from backoffice.devices.clients import ClientSettings, client_settings_clean, functionality_clean
@@ -26,10 +29,11 @@ from backoffice.devices.services.registration import (
     _lock_device,
     _registration_code_issue,
     device_cancel,
+    registration_codes_issue_batch,
     revoke_open_codes,
 )
 from backoffice.licensing.models import License
-from backoffice.licensing.services import license_lock_free
+from backoffice.licensing.services import license_lock_free, license_lock_free_many
 from backoffice.organization.models import Client, Team
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
@@ -38,6 +42,8 @@ from backoffice.tenancy.permissions import require_team_writer
 MAX_RECIPIENTS = 20
 NICKNAME_MAX_LENGTH = 64
 DESCRIPTION_MAX_LENGTH = 500
+# A batch of the Device dialog: 1 to BATCH_MAX devices at once.
+BATCH_MAX = 200
 
 
 def _clean_recipients(recipients: Sequence[str]) -> list[str]:
@@ -372,3 +378,242 @@ def device_delete(*, device: Device, acting_user: User) -> None:
             data={"device_id": locked.pk, "credential_ids": revoked},
         )
     locked.delete()
+
+
+@dataclass(frozen=True)
+class BatchAdded:
+    """What ``devices_add_batch`` did: the batch's id, its devices (in order) and how many were asked for."""
+
+    batch_id: uuid.UUID
+    devices: list[Device]
+    asked: int
+
+    @property
+    def short_by(self) -> int:
+        """How many fewer devices than asked were added ("as many as there are licenses")."""
+        return self.asked - len(self.devices)
+
+
+def batch_nicknames_check(nicknames: Sequence[str]) -> list[str]:
+    """
+    A batch's list of nicknames, one a line: stripped, empty lines dropped;
+    a ``ValidationError`` on ``nicknames`` naming the first bad line (too
+    long, a control or invisible character, a duplicate in any case).
+    """
+    cleaned: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(nicknames, start=1):
+        nickname = raw.strip()
+        if not nickname:
+            continue
+        problem = text_problem(nickname, TextKind.NAME)
+        if problem is not None:
+            raise ValidationError({"nicknames": f"Line {number} {problem}."})
+        if len(nickname) > NICKNAME_MAX_LENGTH:
+            raise ValidationError(
+                {"nicknames": f"Line {number} is {len(nickname)} characters long; at most {NICKNAME_MAX_LENGTH}."}
+            )
+        key = nickname.casefold()
+        if key in seen:
+            raise ValidationError({"nicknames": f"Line {number} repeats “{nickname}” of line {seen[key]}."})
+        seen[key] = number
+        cleaned.append(nickname)
+    if not cleaned:
+        raise ValidationError({"nicknames": "Enter at least one nickname, one a line."})
+    if len(cleaned) > BATCH_MAX:
+        raise ValidationError({"nicknames": f"At most {BATCH_MAX} devices at once; the list has {len(cleaned)}."})
+    return cleaned
+
+
+def batch_nicknames_generate(*, prefix: str, count: int, taken: Iterable[str]) -> list[str]:
+    """
+    ``count`` nicknames "<prefix> 01", "<prefix> 02"… (at least two digits),
+    skipping those in ``taken`` (compared in any case), so that each is new
+    among the company's devices.
+    """
+    taken_keys = {name.casefold() for name in taken}
+    width = max(2, len(str(count)))
+    names: list[str] = []
+    number = 0
+    while len(names) < count:
+        number += 1
+        name = f"{prefix} {number:0{width}d}"
+        if name.casefold() not in taken_keys:
+            names.append(name)
+    return names
+
+
+def _nicknames_in_use(nicknames: Iterable[str]) -> list[str]:
+    """Which of ``nicknames`` a device of the scoped company already has (in any case)."""
+    return list(
+        Device.objects.annotate(lowered=Lower("nickname"))
+        .filter(lowered__in=[name.lower() for name in nicknames])
+        .values_list("nickname", flat=True)
+    )
+
+
+@transaction.atomic
+def devices_add_batch(
+    *,
+    acting_user: User,
+    team: Team,
+    nicknames: Sequence[str] = (),
+    quantity: int = 0,
+    nickname_prefix: str = "",
+    as_many_as_licenses: bool = False,
+    description: str = "",
+    time_zone: str = "",
+    recipients: Sequence[str] = (),
+    expires_in: datetime.timedelta = DEFAULT_CODE_LIFETIME,
+    clients: ClientSettings | None = None,
+    functionality_mode: str = FunctionalityMode.COMPANY,
+    functionality: Iterable[str] = (),
+) -> BatchAdded:
+    """
+    Add several pending devices at once, all or nothing, in one transaction:
+    the devices named in ``nicknames`` (one each), or ``quantity`` devices
+    named "<nickname_prefix> 01"… (numbers that no device of the company
+    has). Team, time zone, description, recipients, the Clients and Allowed
+    Functionality tabs apply to all.
+
+    Each device takes its own free license (``license_lock_free_many``: the
+    licenses are locked, then counted again, so concurrent adds never share
+    one). With fewer free licenses than devices the batch is refused as a
+    whole, unless ``as_many_as_licenses``, which adds the first ones, as
+    many as there are licenses. Each device gets its own code, all sharing
+    the batch id; each recipient gets ONE email listing every code. The
+    audit trail gets one ``device.added`` per device and one
+    ``device.batch_added``, all with the batch id, and never a code.
+    """
+    company = require_team_writer(acting_user, team_id=team.pk)
+    if nicknames:
+        names = batch_nicknames_check(nicknames)
+    else:
+        if not 1 <= quantity <= BATCH_MAX:
+            raise ValidationError({"quantity": f"Enter a number of devices from 1 to {BATCH_MAX}."})
+        prefix = nickname_prefix.strip()
+        if len(prefix) > NICKNAME_MAX_LENGTH - 1 - max(2, len(str(quantity))):
+            raise ValidationError({"nickname": "With a quantity, the nickname is a prefix: shorten it to leave room."})
+        names = []
+    _clean_device_settings(
+        company_id=company.pk,
+        team=team,
+        time_zone=time_zone,
+        nickname=names[0] if names else nickname_prefix,
+        description=description,
+    )
+    clean_recipients = _clean_recipients(recipients)
+    checked = client_settings_clean(company=company, clients=clients or ClientSettings())
+    allowed = functionality_clean(functionality_mode=functionality_mode, functionality=functionality)
+    asked = len(names) or quantity
+
+    licenses = license_lock_free_many(count=asked)
+    if len(licenses) < asked and not (as_many_as_licenses and licenses):
+        free = len(licenses)
+        raise ValidationError(
+            ("No license is free" if free == 0 else f"Only {free} license{'s are' if free != 1 else ' is'} free")
+            + f"; you asked for {asked}. Free licenses by cancelling pending registrations or deleting devices"
+            + (", or tick “As many as there are licenses”." if free else ", or ask for more licenses.")
+        )
+    count = len(licenses)
+    # Nicknames are decided under the licenses' locks, so two batches with one
+    # prefix running at once number their devices apart.
+    if names:
+        names = names[:count]
+        in_use = _nicknames_in_use(names)
+        if in_use:
+            raise ValidationError(
+                {"nicknames": f"A device is already called “{in_use[0]}”; give each new device a name of its own."}
+            )
+    else:
+        taken = Device.objects.filter(nickname__istartswith=prefix).values_list("nickname", flat=True)
+        names = batch_nicknames_generate(prefix=prefix, count=count, taken=taken)
+
+    now = timezone.now()
+    batch_id = uuid.uuid4()
+    try:
+        with transaction.atomic():
+            devices = Device.objects.bulk_create(
+                Device(
+                    company=company,
+                    team=team,
+                    license=license,
+                    time_zone=time_zone,
+                    nickname=nickname,
+                    description=description,
+                    recipients=clean_recipients,
+                    client_selection_type=checked.client_selection_type,
+                    client_scope=checked.client_scope,
+                    include_area_clients=checked.include_area_clients,
+                    functionality_mode=functionality_mode,
+                    functionality=allowed,
+                    changed_at=now,
+                )
+                for nickname, license in zip(names, licenses, strict=True)
+            )
+    except IntegrityError:
+        raise ValidationError("A license was just taken by another device; try again.") from None
+    DeviceClient.objects.bulk_create(
+        DeviceClient(company_id=company.pk, device=device, client_id=pk)
+        for device in devices
+        for pk in checked.assigned_client_ids
+    )
+    codes = registration_codes_issue_batch(
+        devices=devices,
+        acting_user=acting_user,
+        expires_in=expires_in,
+        batch_id=batch_id,
+        recipients=clean_recipients,
+        now=now,
+    )
+    client_names = _client_names(checked.assigned_client_ids)
+    for device, license, registration_code in zip(devices, licenses, codes, strict=True):
+        shown = _device_as_shown(
+            device=device,
+            team=team,
+            license=license,
+            client_names=client_names,
+            client_ids=checked.assigned_client_ids,
+        )
+        audit_record(
+            company=company,
+            actor=acting_user,
+            action="device.added",
+            obj=device,
+            summary=f"Device {device.nickname} added with license {license.number} (batch of {count})",
+            changes=audit_initial({**shown, "Recipients": clean_recipients}),
+            data={
+                "device_id": device.pk,
+                "team_id": team.pk,
+                "license": license.number,
+                "recipients": len(clean_recipients),
+                "registration_code_id": registration_code.pk,
+                "expires_at": registration_code.expires_at.isoformat(),
+                "client_selection_type": checked.client_selection_type,
+                "client_scope": checked.client_scope,
+                "include_area_clients": checked.include_area_clients,
+                "assigned_client_ids": list(checked.assigned_client_ids),
+                "functionality_mode": functionality_mode,
+                "functionality": allowed,
+            },
+            batch_id=batch_id,
+        )
+    audit_record(
+        company=company,
+        actor=acting_user,
+        action="device.batch_added",
+        summary=f"{count} devices added to {team.name} in one batch"
+        + (f" ({asked - count} fewer than asked: no more free licenses)" if count < asked else ""),
+        data={
+            "device_ids": [device.pk for device in devices],
+            "asked": asked,
+            "added": count,
+            "licenses": [license.number for license in licenses],
+            "recipients": len(clean_recipients),
+            "emails": len(clean_recipients),
+            "expires_at": (now + expires_in).isoformat(),
+        },
+        team_id=team.pk,
+        batch_id=batch_id,
+    )
+    return BatchAdded(batch_id=batch_id, devices=devices, asked=asked)

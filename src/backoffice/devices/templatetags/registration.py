@@ -15,5 +15,6 @@ def qr_svg(code: str | None) -> SafeString:
     """
     if not code:
         return SafeString("")
-    svg = segno.make(code, error="m").svg_inline(scale=4, border=2, dark="#172033")
+    # A full QR code (never a Micro QR, which phone cameras often do not read), with its quiet zone.
+    svg = segno.make_qr(code, error="m").svg_inline(scale=4, border=4, dark="#172033")
     return mark_safe(svg)  # noqa: S308

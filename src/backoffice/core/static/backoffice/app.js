@@ -364,6 +364,13 @@
       // The full-page Device form is being saved: leaving the page is what OK does.
       if (e.target.id === "device-form" && !e.target.closest("dialog")) { e.target.removeAttribute("data-dirty"); }
     }, true);
+    // A batch of devices was added: what the dialog shows now is saved, so
+    // closing it or following its code-sheet link asks nothing.
+    document.body.addEventListener("batch-added", function () {
+      document.querySelectorAll("dialog[data-modal][data-dirty], #device-form[data-dirty]").forEach(function (el) {
+        el.removeAttribute("data-dirty");
+      });
+    });
     window.addEventListener("beforeunload", function (e) {
       if (document.querySelector("dialog[data-modal][open][data-dirty], #device-form[data-dirty]")) {
         e.preventDefault();
