@@ -18,7 +18,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from backoffice.audit.services import audit_changes, audit_initial, audit_record
+from backoffice.audit.services import audit_changes, audit_event_build, audit_events_save, audit_initial, audit_record
 from backoffice.core.text import TextKind, text_problem
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
@@ -567,6 +567,7 @@ def devices_add_batch(
         now=now,
     )
     client_names = _client_names(checked.assigned_client_ids)
+    events = []
     for device, license, registration_code in zip(devices, licenses, codes, strict=True):
         shown = _device_as_shown(
             device=device,
@@ -575,7 +576,7 @@ def devices_add_batch(
             client_names=client_names,
             client_ids=checked.assigned_client_ids,
         )
-        audit_record(
+        event = audit_event_build(
             company=company,
             actor=acting_user,
             action="device.added",
@@ -598,7 +599,8 @@ def devices_add_batch(
             },
             batch_id=batch_id,
         )
-    audit_record(
+        events.append(event)
+    batch_event = audit_event_build(
         company=company,
         actor=acting_user,
         action="device.batch_added",
@@ -616,4 +618,5 @@ def devices_add_batch(
         team_id=team.pk,
         batch_id=batch_id,
     )
+    audit_events_save([*events, batch_event])
     return BatchAdded(batch_id=batch_id, devices=devices, asked=asked)
