@@ -11,6 +11,7 @@ urlpatterns = [
     path("add/preview/", views.device_add_preview, name="add_preview"),
     path("clients/search/", views.client_search, name="client_search"),
     path("pending/", views.pending_registrations, name="pending"),
+    path("bulk/<slug:action>/", views.bulk_action, name="bulk"),
     path("<int:pk>/", views.device_detail, name="detail"),
     path("<int:pk>/edit/", views.device_edit, name="edit"),
     path("<int:pk>/edit/preview/", views.device_edit_preview, name="edit_preview"),

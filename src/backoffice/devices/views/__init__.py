@@ -620,3 +620,8 @@ def saved_view_delete(request: CompanyRequest, pk: int) -> HttpResponse:
     services.saved_view_delete(acting_user=request.user, view=view)
     query = DeviceListState.from_query(QueryDict(str(request.POST.get("query", ""))[:4000])).as_query_string()
     return _saved_views_answer(request, query=query, notice=f"View {name} deleted.")
+
+
+# The selection bar's actions (``devices/views/bulk.py``); imported last, as
+# they use this module's ``_toast``.
+from backoffice.devices.views.bulk import bulk_action  # noqa: E402, F401
