@@ -74,12 +74,14 @@ def _lock_selection(*, acting_user: User, ids: Sequence[int]) -> tuple[Company, 
         raise ValidationError("Select at least one device.")
     if len(wanted) > MAX_BULK_DEVICES:
         raise ValidationError(f"Select at most {MAX_BULK_DEVICES:,} devices at once.")
-    locked = list(
-        Device.objects.select_for_update(of=("self",))
-        .select_related("team", "license")
-        .filter(pk__in=wanted)
-        .order_by("pk")
+    # Lock the device rows alone, then read them with their team and license:
+    # PostgreSQL re-checks a locked row that another transaction changed
+    # meanwhile against the joined rows of the statement's snapshot, so a
+    # join here would drop a device that a concurrent move gave a new team.
+    ids_locked = list(
+        Device.objects.select_for_update().filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True)
     )
+    locked = list(Device.objects.select_related("team", "license").filter(pk__in=ids_locked).order_by("pk"))
     if len(locked) != len(wanted):
         gone = len(wanted) - len(locked)
         raise ValidationError(
