@@ -62,9 +62,22 @@ def bulk_selection_devices(*, user: User, ids: Sequence[int]) -> list[Device]:
     """
     wanted = sorted(set(ids))
     devices = list(Device.objects.filter(pk__in=wanted).select_related("team", "license").order_by("pk"))
-    if len(devices) != len(wanted) or not all(can_write_team(user, team_id=d.team_id) for d in devices):
+    if len(devices) != len(wanted) or not all(can_write_team(user, team_id=t) for t in {d.team_id for d in devices}):
         raise Http404("No such device")
     return devices
+
+
+def bulk_selection_check(*, user: User, ids: Sequence[int]) -> int:
+    """
+    ``bulk_selection_devices`` without reading the devices (the step that
+    runs the action, whose service locks and reads them): the number
+    selected, or Http404 alike.
+    """
+    wanted = set(ids)
+    teams = list(Device.objects.filter(pk__in=wanted).values_list("team_id", flat=True))
+    if len(teams) != len(wanted) or not all(can_write_team(user, team_id=team_id) for team_id in set(teams)):
+        raise Http404("No such device")
+    return len(teams)
 
 
 def _preview(

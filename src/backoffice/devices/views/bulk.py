@@ -30,6 +30,7 @@ from backoffice.devices.selectors.bulk import (
     bulk_matching_ids,
     bulk_move_preview,
     bulk_replace_preview,
+    bulk_selection_check,
     bulk_selection_devices,
     bulk_time_zone_preview,
 )
@@ -108,16 +109,20 @@ def bulk_action(request: CompanyRequest, action: str) -> HttpResponse:
     except ValidationError as exc:
         context["error"] = " ".join(exc.messages)
         return _dialog(request, context)
-    devices = bulk_selection_devices(user=request.user, ids=ids)
-    context["count"] = len(devices)
-    if step not in ("review", "confirm") and has_settings:
-        return _dialog(request, context)
-    if not form.is_valid():
-        return _dialog(request, context)
-    kwargs = form.service_kwargs()
-    preview = _preview(action, devices, kwargs)
-    context["preview"] = preview
-    if step != "confirm" or preview.refusal:
+    if step == "confirm":
+        # The service locks, reads and checks the devices itself: here only
+        # the cheap check that every id is one the user may act on.
+        context["count"] = bulk_selection_check(user=request.user, ids=ids)
+        if not form.is_valid():
+            return _dialog(request, context)
+        kwargs = form.service_kwargs()
+    else:
+        devices = bulk_selection_devices(user=request.user, ids=ids)
+        context["count"] = len(devices)
+        if (step != "review" and has_settings) or not form.is_valid():
+            return _dialog(request, context)
+        kwargs = form.service_kwargs()
+        context["preview"] = _preview(action, devices, kwargs)
         return _dialog(request, context)
     try:
         result = _run(action, request, ids, kwargs)
