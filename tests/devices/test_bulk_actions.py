@@ -23,7 +23,7 @@ from backoffice.notifications.models import OutboxEmail
 from backoffice.organization.models import Team
 from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
-from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
+from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory
 
 REGISTERED_AT = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -172,7 +172,7 @@ def test_team_administrator_moves_only_to_a_team_they_may_write(
 # Forged and foreign ids
 
 
-@pytest.mark.parametrize("action", ["move", "time_zone", "functionality", "replace", "delete"])
+@pytest.mark.parametrize("action", ["move", "time_zone", "clients", "functionality", "replace", "delete"])
 def test_a_forged_id_of_another_team_fails_the_whole_request(
     company_a, as_teamadmin_a, teamadmin_a, team_a, default_team_a, action
 ):
@@ -207,7 +207,7 @@ def test_viewers_see_no_selection_controls_and_get_404(company_a, as_viewer_a, a
     assert 'form="bulk-bar"' in admin_page
     assert "Select all devices on this page" in admin_page
     before = snapshot()
-    for action in ("move", "time_zone", "functionality", "replace", "delete", "nope"):
+    for action in ("move", "time_zone", "clients", "functionality", "replace", "delete", "nope"):
         assert post(as_viewer_a, action, {"ids": ids(devices)}, "confirm").status_code == 404
     assert snapshot() == before
 
@@ -307,6 +307,42 @@ def test_set_allowed_functionality_to_a_custom_list(company_a, as_admin_a, defau
     assert {c["field"] for c in events[0].changes} >= {"Allowed Functionality"}
 
 
+# Clients tab
+
+
+def test_set_the_clients_tab_replaces_assigned_clients(company_a, company_b, as_admin_a, default_team_a):
+    from backoffice.devices.models import DeviceClient
+
+    devices = make_devices(company_a, default_team_a, 2)
+    with company_scope(company_a):
+        old, one, two = (ClientFactory(company=company_a, name=n) for n in ("Old Motors", "Alpha Cars", "Beta Auto"))
+        DeviceClient.objects.create(company=company_a, device=devices[0], client=old)
+    with company_scope(company_b):
+        foreign = ClientFactory(company=company_b, name="Elsewhere")
+    selection = {"ids": ids(devices)}
+    fields = {"client_selection_type": "wholesale", "client_scope": "selected"}
+    before = snapshot()
+    refused = post(as_admin_a, "clients", selection, "confirm", **fields, assigned_clients=[str(foreign.pk)])
+    assert "Select clients from the list." in text(refused)
+    assert snapshot() == before
+
+    chosen = [str(one.pk), str(two.pk)]
+    review = post(as_admin_a, "clients", selection, "review", **fields, assigned_clients=chosen)
+    assert (
+        "Set the Clients tab of 2 devices: Wholesale, Selected, 2 assigned clients, "
+        "the current Assigned Clients are replaced." in text(review)
+    )
+    assert post(as_admin_a, "clients", selection, "confirm", **fields, assigned_clients=chosen).status_code == 204
+    with company_scope(company_a):
+        links = sorted(DeviceClient.objects.values_list("device_id", "client_id"))
+        assert links == sorted((d.pk, c.pk) for d in devices for c in (one, two))
+        assert set(Device.objects.values_list("client_selection_type", "client_scope")) == {("wholesale", "selected")}
+    events = batch_events(company_a)
+    assert [e.action for e in events] == ["device.changed", "device.changed", "device.bulk_clients_set"]
+    assigned = next(c for c in events[0].changes if c["field"] == "Assigned Clients")
+    assert assigned == {"field": "Assigned Clients", "old": "Old Motors", "new": "Alpha Cars, Beta Auto"}
+
+
 # Delete
 
 
@@ -331,16 +367,12 @@ def test_delete_confirms_licenses_freed_then_deletes_with_events(company_a, as_a
         assert not RegistrationCode.objects.filter(device_id=pending[0].pk).exists()
         assert set(OutboxEmail.objects.values_list("state", flat=True)) <= {"obsolete"}
     events = batch_events(company_a)
-    assert [e.action for e in events] == [
-        "device.deleted",
-        "credential.revoked",
-        "device.deleted",
-        "credential.revoked",
-        "device.deleted",
-        "credential.revoked",
-        "device.cancelled",
-        "device.bulk_deleted",
-    ]
+    assert [e.action for e in events] == ["device.deleted"] * 3 + ["device.cancelled", "device.bulk_deleted"]
+    assert (
+        events[0].summary
+        == f"Device Van 01 deleted; license {registered[0].license.number} is free again; its credential is revoked"
+    )
+    assert len(events[0].data["revoked_credential_ids"]) == 1
     assert len({e.batch_id for e in events}) == 1
     assert events[-1].data["licenses_freed"] == 4
 

@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     "device.license_released": "License released from an expired code",
     "device.bulk_moved": "Devices moved to a team (bulk)",
     "device.bulk_time_zone_set": "Devices' time zone set (bulk)",
+    "device.bulk_clients_set": "Devices' Clients tab set (bulk)",
     "device.bulk_functionality_set": "Devices' Allowed Functionality set (bulk)",
     "device.bulk_deleted": "Devices deleted (bulk)",
     "registration_code.bulk_replaced": "Registration codes replaced (bulk)",

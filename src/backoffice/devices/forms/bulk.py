@@ -11,9 +11,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from backoffice.core.timezones import time_zone_choices
-from backoffice.devices.choices import FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+from backoffice.devices.clients import ClientSettings
+from backoffice.devices.selectors.bulk import bulk_clients_choices
 from backoffice.devices.services import CODE_LIFETIMES, DEFAULT_CODE_LIFETIME
-from backoffice.organization.models import Team
+from backoffice.organization.models import Client, Team
 from backoffice.organization.selectors import team_choices
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
@@ -101,6 +103,46 @@ class BulkTimeZoneForm(BulkActionForm):
         return {"time_zone": self.cleaned_data["time_zone"]}
 
 
+class BulkClientsForm(BulkActionForm):
+    client_selection_type = forms.ChoiceField(
+        label="Client Selection Type",
+        choices=ClientSelectionType.choices,
+        initial=ClientSelectionType.BOTH,
+        widget=forms.RadioSelect,
+    )
+    client_scope = forms.ChoiceField(
+        label="All or Selected", choices=ClientScope.choices, initial=ClientScope.ALL, widget=forms.RadioSelect
+    )
+    include_area_clients = forms.BooleanField(
+        label="Include ALL from Area",
+        required=False,
+        help_text="Adds every client of the area that each device's team is assigned to.",
+    )
+    assigned_clients: "forms.ModelMultipleChoiceField[Client]" = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Assigned Clients",
+        help_text="Wholesale clients, with Selected. They replace each device's current Assigned Clients.",
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["assigned_clients"].queryset = bulk_clients_choices()  # type: ignore[attr-defined]
+        self.fields["assigned_clients"].error_messages["invalid_choice"] = "Select clients from the list."
+        self.fields["assigned_clients"].error_messages["invalid_pk_value"] = "Select clients from the list."
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "clients": ClientSettings(
+                client_selection_type=data["client_selection_type"],
+                client_scope=data["client_scope"],
+                include_area_clients=data["include_area_clients"],
+                assigned_client_ids=tuple(client.pk for client in data["assigned_clients"]),
+            )
+        }
+
+
 class BulkFunctionalityForm(BulkActionForm):
     functionality_mode = forms.ChoiceField(
         label="Allowed Functionality",
@@ -146,6 +188,7 @@ class BulkDeleteForm(BulkActionForm):
 BULK_FORMS: dict[str, type[BulkActionForm]] = {
     "move": BulkMoveForm,
     "time_zone": BulkTimeZoneForm,
+    "clients": BulkClientsForm,
     "functionality": BulkFunctionalityForm,
     "replace": BulkReplaceForm,
     "delete": BulkDeleteForm,

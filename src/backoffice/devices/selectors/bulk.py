@@ -8,13 +8,16 @@ confirmation that counts and names what an action will change.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.utils.translation import ngettext
 
-from backoffice.devices.choices import FunctionalityMode
+from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
+from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.selectors.active_devices import DeviceListState, device_registered_list
-from backoffice.organization.models import Team
+from backoffice.organization.choices import ClientType
+from backoffice.organization.models import Client, Team
 from backoffice.tenancy.models import User
 from backoffice.tenancy.permissions import can_write_team
 
@@ -142,6 +145,24 @@ def bulk_functionality_preview(
     refusal = "" if changing else "Every selected device already has this Allowed Functionality."
     headline = f"Set Allowed Functionality of {_devices(len(changing))} to {what}"
     return _preview(len(changing), headline, changing, details, refusal)
+
+
+def bulk_clients_choices() -> QuerySet[Client]:
+    """The clients a bulk Clients tab may assign: the company's active wholesale clients, by name."""
+    return Client.objects.filter(client_type=ClientType.WHOLESALE, is_active=True).order_by("name", "pk")
+
+
+def bulk_clients_preview(*, devices: Sequence[Device], clients: ClientSettings) -> BulkPreview:
+    kind = ClientSelectionType(clients.client_selection_type).label
+    scope = ClientScope(clients.client_scope).label
+    details = [f"{kind}, {scope}"]
+    if clients.client_scope == ClientScope.SELECTED:
+        n = len(clients.assigned_client_ids)
+        details.append(ngettext("%(n)d assigned client", "%(n)d assigned clients", n) % {"n": n})
+    if clients.include_area_clients:
+        details.append("including every client of the team's area")
+    details.append("the current Assigned Clients are replaced")
+    return _preview(len(devices), f"Set the Clients tab of {_devices(len(devices))}", devices, details)
 
 
 def bulk_replace_preview(*, devices: Sequence[Device]) -> BulkPreview:

@@ -7,6 +7,7 @@ the dialog's tabs) and ``bulk`` (the selection's actions). The public services a
 from backoffice.devices.services.bulk import (
     MAX_BULK_DEVICES,
     BulkResult,
+    devices_bulk_clients,
     devices_bulk_delete,
     devices_bulk_functionality,
     devices_bulk_move,
@@ -55,6 +56,7 @@ __all__ = [
     "device_check_in",
     "device_delete",
     "device_update",
+    "devices_bulk_clients",
     "devices_bulk_delete",
     "devices_bulk_functionality",
     "devices_bulk_move",

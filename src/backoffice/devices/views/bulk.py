@@ -25,6 +25,7 @@ from backoffice.devices.forms.bulk import BULK_FORMS, BulkSelectionForm
 from backoffice.devices.models import Device
 from backoffice.devices.selectors.bulk import (
     BulkPreview,
+    bulk_clients_preview,
     bulk_delete_preview,
     bulk_functionality_preview,
     bulk_matching_ids,
@@ -43,6 +44,7 @@ BULK_DIALOG = "devices/bulk_dialog.html"
 TITLES = {
     "move": "Move to team",
     "time_zone": "Set time zone",
+    "clients": "Set Clients tab",
     "functionality": "Set Allowed Functionality",
     "replace": "Replace codes",
     "delete": "Delete",
@@ -54,6 +56,8 @@ def _preview(action: str, devices: list[Device], kwargs: dict[str, Any]) -> Bulk
         return bulk_move_preview(devices=devices, **kwargs)
     if action == "time_zone":
         return bulk_time_zone_preview(devices=devices, **kwargs)
+    if action == "clients":
+        return bulk_clients_preview(devices=devices, **kwargs)
     if action == "functionality":
         return bulk_functionality_preview(devices=devices, **kwargs)
     if action == "replace":
@@ -65,6 +69,7 @@ def _run(action: str, request: CompanyRequest, ids: list[int], kwargs: dict[str,
     runs: dict[str, Callable[..., services.BulkResult]] = {
         "move": services.devices_bulk_move,
         "time_zone": services.devices_bulk_time_zone,
+        "clients": services.devices_bulk_clients,
         "functionality": services.devices_bulk_functionality,
         "replace": services.devices_bulk_replace_codes,
         "delete": services.devices_bulk_delete,
