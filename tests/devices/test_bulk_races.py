@@ -178,3 +178,49 @@ def test_five_thousand_devices_move_and_delete_within_a_request(company_a, admin
     # Far inside a request's 30 seconds even on a shared 2-core machine.
     assert move_seconds < 20, move_seconds
     assert delete_seconds < 20, delete_seconds
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "devices/services/registration.py _lock_device locks with select_related('team'): PostgreSQL re-checks the "
+        "row a concurrent move changed against the old team row and returns nothing, so the edit says the device "
+        "was deleted. Fix: lock the row alone, then read it with its team (as devices/services/bulk.py does)."
+    ),
+)
+def test_single_edit_racing_a_bulk_move(company_a, admin):
+    """
+    A single edit and a bulk move of the same device queue on its row lock;
+    whichever comes second sees the first's result. Both succeed.
+    """
+    with company_scope(company_a):
+        default = Team.objects.get(is_default=True)
+        fleet = TeamFactory(company=company_a, name="Fleet", time_zone="Europe/Berlin")
+    seen = Counter()
+    for round_ in range(ROUNDS):
+        devices = make(company_a, default, 3, prefix=f"M{round_}")
+        with company_scope(company_a):
+            target = Device.objects.select_related("team", "license").get(pk=devices[1].pk)
+
+        def edit(fresh=target):
+            with company_scope(company_a):
+                return device_update(
+                    device=fresh, acting_user=admin, team=fresh.team, license=fresh.license, nickname="Renamed"
+                )
+
+        outcomes = race(
+            edit,
+            scoped(
+                company_a,
+                lambda ids=[d.pk for d in devices]: devices_bulk_move(acting_user=admin, ids=ids, team=fleet),
+            ),
+            jitter=0.03 if round_ % 2 else 0.0,
+        )
+        labels = tuple(outcome_label(o) for o in outcomes)
+        seen[labels] += 1
+        assert labels[1] == "ok", labels
+        assert labels[0] == "ok", labels
+        with company_scope(company_a):
+            edited = Device.objects.get(pk=target.pk)
+        assert edited.nickname == "Renamed"
+        consistent(company_a)
