@@ -271,7 +271,8 @@ def test_version_keys_of_stored_rows_are_filled_by_the_migration(company_a, team
 def pending_names(html: str) -> list[str]:
     section = html.split('id="pending-registrations"', 1)[1].split("</section>", 1)[0]
     return re.findall(
-        r'<tr id="pending-\d+"[^>]*>\s*<td data-label="Name"><strong><a href="/devices/\d+/">([^<]+)</a></strong>',
+        r'<tr id="pending-\d+"[^>]*>\s*(?:<td class="select-cell".*?</td>\s*)?'
+        r'<td data-label="Name"><strong><a href="/devices/\d+/">([^<]+)</a></strong>',
         section,
     )
 

@@ -174,6 +174,23 @@ MATRIX = [
     ("other team cancel", "post", "/devices/{other_pending}/cancel/", {}, OTHER_TEAM, 1),
     ("own email resend", "post", "/devices/emails/{own_email}/resend/", {}, OWN_TEAM, 1),
     ("other team email resend", "post", "/devices/emails/{other_email}/resend/", {}, OTHER_TEAM, 1),
+    # The selection bar's actions: Viewers get 404 there (they see no selection controls).
+    (
+        "own bulk time zone",
+        "post",
+        "/devices/bulk/time_zone/",
+        {"ids": "{own}", "time_zone": "Asia/Tokyo", "step": "confirm"},
+        {ADMIN: "ok", TEAM_ADMIN: "ok", VIEWER: 404, OTHER_COMPANY: 404},
+        2,
+    ),
+    (
+        "other team bulk delete",
+        "post",
+        "/devices/bulk/delete/",
+        {"ids": "{other}", "step": "confirm"},
+        {ADMIN: "ok", TEAM_ADMIN: 404, VIEWER: 404, OTHER_COMPANY: 404},
+        2,
+    ),
     ("save view", "post", "/devices/views/", {"name": "Matrix view", "query": "team=a"}, ANY_MEMBER, 1),
     ("rename view", "post", "/devices/views/{admin_view}/rename/", {"name": "Renamed view"}, OWNER_ONLY, 1),
     ("delete view", "post", "/devices/views/{admin_view}/delete/", {}, OWNER_ONLY, 1),

@@ -122,7 +122,7 @@ def test_team_administrator_sees_only_their_team(page):
     rows = device_rows(page)
     assert rows.count() == 10
     for i in range(rows.count()):
-        assert rows.nth(i).locator("td").first.inner_text() == "Downtown Detail"
+        assert rows.nth(i).locator('td[data-label="Team"]').inner_text() == "Downtown Detail"
 
 
 def test_phone_width_is_usable(browser, server):

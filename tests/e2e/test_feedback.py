@@ -105,7 +105,7 @@ def test_edit_and_delete_confirm_at_the_row(page):
     last = rows.last
     row_id = last.get_attribute("id")
     assert re.fullmatch(r"device-\d+", row_id)
-    name = last.locator("td").nth(2).locator("strong").inner_text()
+    name = last.locator('td[data-label="Name"] strong').inner_text()
     last.get_by_role("link", name=f"Edit {name}").click()
     dialog = page.get_by_role("dialog", name="Device")
     dialog.get_by_label("Description").fill("Checked by the browser tests.")

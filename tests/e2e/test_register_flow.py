@@ -158,7 +158,7 @@ def test_delete_cancel_changes_nothing(page):
     sign_in(page, "admin@northwind.example")
     rows = page.get_by_role("region", name="Registered devices").locator("tbody tr")
     count = rows.count()
-    first_name = rows.first.locator("td").nth(2).locator("strong").inner_text()
+    first_name = rows.first.locator('td[data-label="Name"] strong').inner_text()
     rows.first.get_by_role("link", name=f"Delete {first_name}").click()
     page.get_by_role("dialog", name="Please confirm").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog", name="Please confirm")).to_be_hidden()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("clients/search/", views.client_search, name="client_search"),
     path("pending/", views.pending_registrations, name="pending"),
     path("codes/sheet/", views.code_sheet, name="code_sheet"),
+    path("bulk/<slug:action>/", views.bulk_action, name="bulk"),
     path("<int:pk>/", views.device_detail, name="detail"),
     path("<int:pk>/edit/", views.device_edit, name="edit"),
     path("<int:pk>/edit/preview/", views.device_edit_preview, name="edit_preview"),

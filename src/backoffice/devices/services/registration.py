@@ -204,9 +204,18 @@ def _lifetime_of_last_code(device: Device) -> datetime.timedelta:
 
 
 def _lock_device(device: Device, *, gone: str) -> Device:
-    """Lock the device's row (the first lock of every write on a device); ``gone`` is the error if it was deleted."""
-    locked = Device.objects.select_for_update(of=("self",)).select_related("team").filter(pk=device.pk).first()
-    if locked is None:
+    """
+    Lock the device's row (the first lock of every write on a device); ``gone``
+    is the error if it was deleted. The row is locked alone, then read with
+    its team: locking with a join, PostgreSQL re-checks a row that a
+    concurrent write changed (a move to another team) against the joined team
+    row of its own snapshot, finds no match and returns nothing, as if the
+    device had been deleted.
+    """
+    if not Device.objects.select_for_update().filter(pk=device.pk).values_list("pk", flat=True).first():
+        raise ValidationError(gone)
+    locked = Device.objects.select_related("team").filter(pk=device.pk).first()
+    if locked is None:  # pragma: no cover - the row is locked by this transaction
         raise ValidationError(gone)
     return locked
 

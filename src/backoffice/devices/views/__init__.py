@@ -8,7 +8,6 @@ report) are thin views that share the dialog's rendering and the answer
 after a write.
 """
 
-import uuid
 from collections.abc import Iterable
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
@@ -16,11 +15,10 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -45,11 +43,8 @@ from backoffice.devices.selectors import (
     FILTER_VERSION,
     NOT_REPORTED,
     SEARCH_LABELS,
-    SHEET_MAX,
     DeviceListState,
     DeviceSearch,
-    code_sheet_for_batch,
-    code_sheet_for_devices,
     device_filters,
     device_get_for_company,
     device_registered_list,
@@ -61,7 +56,6 @@ from backoffice.devices.selectors import (
     registration_email_get_for_company,
     saved_view_get_for_owner,
     saved_view_list,
-    sheet_ids_parse,
 )
 from backoffice.devices.selectors.detail import (
     DOCUMENTS_PER_PAGE,
@@ -76,7 +70,6 @@ from backoffice.devices.selectors.detail import (
     history_older_row,
     history_timeline,
 )
-from backoffice.devices.sheet_pdf import SheetCard, code_sheet_pdf
 from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
@@ -91,7 +84,6 @@ ACTIVE_DEVICES = "devices/active_devices.html"
 DEVICE_DETAIL = "devices/device_detail.html"
 DEVICE_DIALOG = "devices/device_dialog.html"
 DEVICE_DELETE = "devices/device_delete.html"
-CODE_SHEET = "devices/code_sheet.html"
 
 
 @company_member_required
@@ -676,63 +668,8 @@ def saved_view_delete(request: CompanyRequest, pk: int) -> HttpResponse:
     return _saved_views_answer(request, query=query, notice=f"View {name} deleted.")
 
 
-@company_member_required
-def code_sheet(request: CompanyRequest) -> HttpResponse:
-    """
-    The printable code sheet of a batch (``?batch=<id>``) or of a selection
-    of devices (``?ids=1,2,3``, at most ``SHEET_MAX``): one page per device
-    or a grid (``layout``), A4 or Letter (``paper``), as a print-ready page
-    or as a PDF (``format=pdf``). 404 for the whole sheet when one device is
-    out of the user's reach, and for Viewers, who never see codes.
-    """
-    if not request.user.can_write:
-        raise Http404("No such sheet")
-    batch_raw = request.GET.get("batch", "")[:64]
-    ids_raw = request.GET.get("ids", "")[:4000]
-    if batch_raw:
-        try:
-            batch_id = uuid.UUID(batch_raw)
-        except ValueError:
-            raise Http404("No such batch") from None
-        entries = code_sheet_for_batch(user=request.user, batch_id=batch_id)
-        query = {"batch": str(batch_id)}
-    else:
-        ids = sheet_ids_parse(ids_raw)
-        if ids is None:
-            if ids_raw.count(",") >= SHEET_MAX:
-                return HttpResponse(f"At most {SHEET_MAX} devices on one sheet.", status=400, content_type="text/plain")
-            raise Http404("No such device")
-        entries = code_sheet_for_devices(user=request.user, ids=ids)
-        query = {"ids": ",".join(str(pk) for pk in ids)}
-    layout = "grid" if request.GET.get("layout") == "grid" else "pages"
-    paper = "letter" if request.GET.get("paper") == "letter" else "a4"
-    company = request.company
-    if request.GET.get("format") == "pdf":
-        cards = [
-            SheetCard(
-                nickname=entry.device.nickname,
-                team=entry.device.team.name,
-                code=entry.code,
-                status=entry.status,
-                expires_at=entry.expires_at,
-            )
-            for entry in entries
-        ]
-        pdf = code_sheet_pdf(cards, layout=layout, paper=paper, company=company.name, zone=company.zone)
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = 'inline; filename="registration-codes.pdf"'
-    else:
-        context = {
-            "entries": entries,
-            "layout": layout,
-            "paper": paper,
-            "printable": sum(1 for entry in entries if entry.code),
-            "query": query,
-            "pdf_query": urlencode({**query, "layout": layout, "paper": paper, "format": "pdf"}),
-            "time_zone": company.zone.key,
-        }
-        with timezone.override(company.zone):
-            response = render(request, CODE_SHEET, context)
-    # Codes: never kept by a browser's or a proxy's cache.
-    response["Cache-Control"] = "no-store"
-    return response
+# The code sheet (``devices/views/code_sheet.py``).
+# The selection bar's actions (``devices/views/bulk.py``); imported last, as
+# they use this module's ``_toast``.
+from backoffice.devices.views.bulk import bulk_action  # noqa: E402, F401
+from backoffice.devices.views.code_sheet import code_sheet  # noqa: E402, F401
