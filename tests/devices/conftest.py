@@ -55,3 +55,6 @@ def snapshot(company) -> dict[str, int]:
             "emails": OutboxEmail.objects.count(),
             "free": License.objects.filter(device__isnull=True).count(),
         }
+
+
+from tests.notifications.conftest import smtp_server  # noqa: E402, F401 - the real SMTP server fixture, for the bulk Replace email

@@ -7,15 +7,18 @@ input refused with nothing changed (tests/dbstate.py's snapshot).
 """
 
 import datetime
+import email
+import email.policy
 import html
 import re
 from urllib.parse import urlencode
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from backoffice.audit.models import AuditEvent
-from backoffice.devices.codes import credential_digest
+from backoffice.devices.codes import code_format, code_unseal, credential_digest
 from backoffice.devices.models import Device, DeviceCredential, RegistrationCode
 from backoffice.devices.services import device_add
 from backoffice.licensing.models import License
@@ -24,6 +27,7 @@ from backoffice.organization.models import Team
 from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory
+from tests.notifications.conftest import smtp_mailers
 
 REGISTERED_AT = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -459,3 +463,42 @@ def test_without_javascript_the_steps_are_full_pages(company_a, as_admin_a, defa
     assert done.status_code == 302
     with company_scope(company_a):
         assert not Device.objects.exists()
+
+
+def test_replace_codes_sends_one_email_per_recipient_listing_the_new_codes(
+    settings, smtp_server, company_a, as_admin_a, admin_a, default_team_a
+):
+    """Three pending devices emailed to the same two people: two emails, each with the three new codes."""
+    settings.MAILERS = smtp_mailers(smtp_server.port)
+    shared = ["lead@a.example", "tech@a.example"]
+    with company_scope(company_a):
+        pending = [
+            device_add(
+                acting_user=admin_a,
+                team=default_team_a,
+                license=LicenseFactory(company=company_a),
+                nickname=f"Shared {i}",
+                recipients=shared,
+            )
+            for i in range(3)
+        ]
+        OutboxEmail.objects.all().delete()  # the codes of the add, not under test here
+    selection = {"ids": ids(pending)}
+    review = post(as_admin_a, "replace", selection, "review", expires_in="60")
+    assert "2 emails are queued" in text(review)
+    assert post(as_admin_a, "replace", selection, "confirm", expires_in="60").status_code == 204
+    with company_scope(company_a):
+        new_codes = {
+            code.device.nickname: code_format(code_unseal(code.sealed_code) or "")
+            for code in RegistrationCode.objects.open().select_related("device")
+        }
+    assert len(new_codes) == 3
+    call_command("send_outbox")
+    messages = smtp_server.handler.messages
+    assert sorted(m.rcpt_tos[0] for m in messages) == shared
+    for envelope in messages:
+        body = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        text_body = body.get_body(preferencelist=("plain",)).get_content()
+        for nickname, code in new_codes.items():
+            assert nickname in text_body
+            assert code in text_body

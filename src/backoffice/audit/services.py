@@ -250,41 +250,12 @@ def audit_record_many(
     batch_id: uuid.UUID,
 ) -> int:
     """
-    Write the per-object events of one bulk action in one INSERT (batches of
-    1,000), all with ``batch_id``: each of ``events`` holds ``action``,
-    ``obj`` (or ``device_id``/``team_id``), ``summary``, ``data`` and
-    ``changes`` as ``audit_record`` takes them. The batch's own event is
-    written with ``audit_record`` and the same ``batch_id``. Returns how many.
+    Write the per-object events of one bulk action at once (``audit_events_save``),
+    all with ``batch_id``: each of ``events`` holds the keyword arguments of
+    ``audit_event_build`` (``action``, ``obj`` or ``device_id``/``team_id``,
+    ``summary``, ``data``, ``changes``). The batch's own event is written with
+    ``audit_record`` and the same ``batch_id``. Returns how many.
     """
-    if actor is None:
-        raise TypeError("An audit event needs an actor: a user or a SystemActor.")
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
-    actor_label = user.get_username() if user is not None else str(actor)[:254]
-    rows = []
-    for event in events:
-        obj = event.get("obj")
-        label = obj._meta.label_lower if obj is not None else ""
-        device_id = event.get("device_id")
-        team_id = event.get("team_id")
-        if device_id is None and label == "devices.device":
-            device_id = obj.pk  # type: ignore[union-attr]
-        if team_id is None and obj is not None:
-            team_id = obj.pk if label == "organization.team" else getattr(obj, "team_id", None)
-        rows.append(
-            AuditEvent(
-                company_id=company.pk,
-                actor_id=user.pk if user is not None else None,
-                actor_label=actor_label,
-                action=event["action"],
-                object_type=label,
-                object_id=str(obj.pk) if obj is not None else "",
-                summary=str(event.get("summary", ""))[:300],
-                data=event.get("data") or {},
-                changes=event.get("changes") or [],
-                device_id=device_id,
-                team_id=team_id,
-                batch_id=batch_id,
-            )
-        )
-    AuditEvent.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    built = [audit_event_build(company=company, actor=actor, batch_id=batch_id, **event) for event in events]
+    audit_events_save(built)
+    return len(built)

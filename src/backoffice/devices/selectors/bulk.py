@@ -168,7 +168,8 @@ def bulk_clients_preview(*, devices: Sequence[Device], clients: ClientSettings) 
 def bulk_replace_preview(*, devices: Sequence[Device]) -> BulkPreview:
     registered = [d for d in devices if d.is_registered]
     unlicensed = [d for d in devices if d.license_id is None]
-    recipients = sum(len(d.recipients) for d in devices)
+    # One email per recipient for each distinct list of recipients (Replace codes groups devices so).
+    recipients = sum(len(group) for group in {tuple(sorted(d.recipients)) for d in devices})
     refusal = ""
     if registered:
         refusal = (

@@ -36,8 +36,8 @@ from backoffice.devices.clients import ClientSettings, client_settings_clean, fu
 from backoffice.devices.models import Device, DeviceClient, DeviceCredential, RegistrationCode
 from backoffice.devices.services.registration import (
     RegistrationCodeLimitReached,
-    _registration_code_issue,
     license_released_message,
+    registration_codes_issue_batch,
     revoke_open_codes,
 )
 from backoffice.devices.services.settings import _client_names, _device_as_shown
@@ -348,15 +348,34 @@ def devices_bulk_clients(*, acting_user: User, ids: Sequence[int], clients: Clie
     return BulkResult(count=len(changing), batch_id=batch_id, message=message + ".")
 
 
-def _codes_issue(*, devices: Sequence[Device], acting_user: User, expires_in: datetime.timedelta) -> list[int]:
+def _codes_issue(
+    *, devices: Sequence[Device], acting_user: User, expires_in: datetime.timedelta, batch_id: uuid.UUID
+) -> list[int]:
     """
-    Issue a new code for each device and queue its emails: the email step of
-    Replace codes, in one call. For now one email per recipient and device,
-    as a single Replace sends; return the new codes' ids.
+    Issue a new code for each device and queue their emails: ONE email per
+    recipient listing the new codes of the devices they receive codes for.
+    Devices are grouped by their recipients; each group is a batch of codes
+    (the first one takes the action's ``batch_id``, so its code sheet is
+    ``?batch=<id>``), whose email lists the group's codes. A recipient of
+    devices with different recipient lists gets one email per list. Returns
+    the new codes' ids in the order of ``devices``.
     """
-    return [
-        _registration_code_issue(device=device, acting_user=acting_user, expires_in=expires_in).pk for device in devices
-    ]
+    now = timezone.now()
+    groups: dict[tuple[str, ...], list[Device]] = {}
+    for device in devices:
+        groups.setdefault(tuple(sorted(device.recipients)), []).append(device)
+    code_of: dict[int, int] = {}
+    for n, (recipients, group) in enumerate(groups.items()):
+        codes = registration_codes_issue_batch(
+            devices=group,
+            acting_user=acting_user,
+            expires_in=expires_in,
+            batch_id=batch_id if n == 0 else uuid.uuid4(),
+            recipients=list(recipients),
+            now=now,
+        )
+        code_of.update({code.device_id: code.pk for code in codes})
+    return [code_of[device.pk] for device in devices]
 
 
 @transaction.atomic
@@ -379,8 +398,8 @@ def devices_bulk_replace_codes(*, acting_user: User, ids: Sequence[int], expires
             raise RegistrationCodeLimitReached(license_released_message(device))
     now = timezone.now()
     revoked = {device.pk: revoke_open_codes(device=device, now=now) for device in locked}
-    new_codes = _codes_issue(devices=locked, acting_user=acting_user, expires_in=expires_in)
     batch_id = uuid.uuid4()
+    new_codes = _codes_issue(devices=locked, acting_user=acting_user, expires_in=expires_in, batch_id=batch_id)
     audit_record_many(
         company=company,
         actor=acting_user,
@@ -395,7 +414,7 @@ def devices_bulk_replace_codes(*, acting_user: User, ids: Sequence[int], expires
         ],
         batch_id=batch_id,
     )
-    emails = sum(len(device.recipients) for device in locked)
+    emails = sum(len(recipients) for recipients in {tuple(sorted(device.recipients)) for device in locked})
     message = f"New registration codes issued for {_devices(len(locked))}; the previous ones no longer work"
     if emails:
         message += "; " + ngettext("%(n)d email queued", "%(n)d emails queued", emails) % {"n": emails}
