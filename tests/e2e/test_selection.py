@@ -129,3 +129,38 @@ def test_selection_bar_and_confirmation_fit_tablets_and_phones(browser, server, 
     finally:
         page.context.close()
     page.watch.check()
+
+
+def test_print_the_codes_of_checked_pending_devices(page):
+    """Two pending devices ticked: Print codes opens their code sheet, and only theirs."""
+    sign_in(page, "admin@northwind.example")
+    page.goto("/devices/")
+    pending = page.locator("#pending-registrations").locator('input[type=checkbox][name="ids"]')
+    if pending.count() < 2:
+        pytest.skip("the demo has fewer than two pending devices")
+    names = []
+    for n in range(2):
+        box = pending.nth(n)
+        box.check()
+        names.append(box.get_attribute("aria-label").removeprefix("Select "))
+    others = [
+        label.removeprefix("Select ")
+        for label in (pending.nth(n).get_attribute("aria-label") for n in range(2, pending.count()))
+    ]
+    bar = page.get_by_role("form", name="Selected devices")
+    print_link = bar.get_by_role("link", name="Print codes (2)")
+    expect(print_link).to_be_visible()
+    with page.expect_popup() as popup_info:
+        print_link.click()
+    sheet = popup_info.value
+    expect(sheet.get_by_role("heading", name="Registration codes", level=1)).to_be_visible()
+    for name in names:
+        expect(sheet.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    for name in others:
+        expect(sheet.get_by_role("heading", name=name, exact=True)).to_have_count(0)
+    assert_accessible(sheet)
+    sheet.close()
+    # Unticking both hides the link again.
+    for n in range(2):
+        pending.nth(n).uncheck()
+    expect(bar.get_by_role("link", name=re.compile("Print codes"))).to_be_hidden()

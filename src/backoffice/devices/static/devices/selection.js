@@ -35,6 +35,14 @@
     if (label.textContent !== text) { label.textContent = text; }
     form.hidden = count === 0;
     document.body.classList.toggle("has-selection", count > 0);
+    // The code sheet of the checked pending devices (registered ones have no code to print).
+    var print = document.getElementById("selection-print");
+    if (print) {
+      var pending = allMatching() ? [] : boxes("pending").filter(function (b) { return b.checked; });
+      print.hidden = pending.length === 0;
+      print.textContent = pending.length ? "Print codes (" + pending.length + ")" : "Print codes";
+      print.href = print.getAttribute("data-sheet") + "?ids=" + pending.map(function (b) { return b.value; }).join(",");
+    }
     var more = document.getElementById("select-all-matching");
     if (more) { more.hidden = allMatching() || !wholePage || total <= registered.length; }
     document.querySelectorAll("[data-select-page]").forEach(function (head) {
