@@ -28,6 +28,7 @@ ACTION_GROUPS: dict[str, str] = {
 ACTIONS: dict[str, str] = {
     "device.added": "Device added",
     "device.batch_added": "Devices added in one batch",
+    "device.imported": "Devices imported from a spreadsheet",
     "device.changed": "Device changed",
     "device.registered": "Device registered",
     "device.registration_failed": "Device registration failed",
@@ -56,8 +57,10 @@ ACTIONS: dict[str, str] = {
     "employee.updated": "Employee changed",
     "employee.archived": "Employee archived",
     "employee.restored": "Employee restored",
+    "employee.imported": "Employees imported from a spreadsheet",
     "client.created": "Client added",
     "client.updated": "Client changed",
+    "client.imported": "Clients imported from a spreadsheet",
     "area.created": "Area added",
     "area.updated": "Area changed",
     "area.deleted": "Area deleted",
