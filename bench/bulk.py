@@ -11,6 +11,12 @@ on the same connection in the same run (the median of several runs).
   and the batch's) against one plain multi-row ``INSERT`` of the same 5,000
   employees. Aim: under 5×. The preview's check of the same rows is
   printed too (a page load of the preview).
+- ``add_batch`` (bench/bulk_add.py, also runnable alone): 200 devices added in
+  one batch through ``devices_add_batch`` against a plain ``INSERT`` of the same
+  device and code rows. Aim: ≤ 10×.
+- ``bulk_actions`` (bench/bulk_actions.py, also runnable alone): 5,000 devices
+  moved to another team and 5,000 deleted through the selection's OK request,
+  against a plain ``UPDATE`` / ``DELETE`` of the same rows. Aim: ≤ 10×.
 """
 
 import argparse
@@ -18,6 +24,7 @@ import csv
 import io
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -138,8 +145,20 @@ def import_employees(repeat: int) -> dict[str, float]:
     return figures
 
 
+def _script(name: str) -> Callable[[int], dict[str, float]]:
+    """A measurement kept in its own script, run in the same database (``DATABASE_URL``)."""
+
+    def run(repeat: int) -> dict[str, float]:
+        subprocess.run([sys.executable, str(ROOT / "bench" / name)], check=True)
+        return {}
+
+    return run
+
+
 MEASUREMENTS: dict[str, Callable[[int], dict[str, float]]] = {
     "import_employees": import_employees,
+    "add_batch": _script("bulk_add.py"),
+    "bulk_actions": _script("bulk_actions.py"),
 }
 
 
