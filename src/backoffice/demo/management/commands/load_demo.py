@@ -170,9 +170,11 @@ class Command(BaseCommand):
                     company=company, name=name, client_type=ClientType.RETAIL, area=north if i < 2 else None
                 )
             licenses = []
-            for i in range(60):
+            # 60 licenses for the fleet, and 30 more standard ones (NW-10061 on) so a rollout of
+            # 20 tablets in one Device dialog fits in the demo.
+            for i in range(90):
                 license_type = (LicenseType.STANDARD, LicenseType.PROFESSIONAL, LicenseType.TRIAL)[
-                    0 if i < 36 else 1 if i < 54 else 2
+                    0 if i < 36 or i >= 60 else 1 if i < 54 else 2
                 ]
                 expires = today + datetime.timedelta(days=365 + i)
                 if i in (52, 53, 58, 59):
