@@ -15,12 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice.devices.last_seen import STATES, last_seen_q, last_seen_state
-from backoffice.devices.models import Device
+from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.report import ROWS_PER_CHUNK
 from backoffice.devices.selectors import REPORT_HEADER, DeviceSearch, device_report_statistics
 from backoffice.documents.models import Document
 from backoffice.licensing.selectors import license_counts
 from backoffice.tenancy.scoping import company_scope
+from tests.device_api.conftest import make_pending
 from tests.factories import ClientFactory, DeviceFactory, LicenseFactory, TeamFactory, company_today
 
 BOM = "\ufeff"
@@ -162,6 +163,7 @@ COMPANY_LICENSES = [
     ("Total", 11),
     ("Free", 2),
     ("Held by pending codes", 1),
+    ("Held by expired codes", 0),
     ("Expired", 2),
     ("Suspended", 3),
 ]
@@ -285,6 +287,7 @@ def test_another_company_counts_only_its_own(as_admin_b, fleet):
         ("Total", 2),
         ("Free", 1),
         ("Held by pending codes", 0),
+        ("Held by expired codes", 0),
         ("Expired", 0),
         ("Suspended", 0),
     ]
@@ -489,3 +492,17 @@ def test_the_search_row_does_not_name_a_team_out_of_reach(as_admin_a, company_b)
     report = read_report(as_admin_a.get(f"/devices/DeviceReport.csv?t={team.pk}"))
     assert report.preamble["Search"] == "Team: Unknown team"
     assert report.rows == []
+
+
+def test_licenses_held_by_expired_codes_are_counted_apart(as_admin_a, company_a, team_a):
+    """A pending device whose code expired still holds its license until the grace period ends: its own line."""
+    pending = make_pending(company_a, team_a, nickname="Expired tablet")
+    live = make_pending(company_a, team_a, nickname="Live tablet")
+    with company_scope(company_a):
+        RegistrationCode.objects.filter(device=pending.device).update(
+            expires_at=timezone.now() - datetime.timedelta(hours=1), sealed_code=None
+        )
+    lines = dict(read_report(as_admin_a.get("/devices/DeviceReport.csv")).section("Licenses"))
+    assert lines["Held by pending codes"] == 2
+    assert lines["Held by expired codes"] == 1
+    assert live.device.license_id is not None

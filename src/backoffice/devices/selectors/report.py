@@ -20,7 +20,7 @@ from backoffice.documents.choices import DocumentKind
 from backoffice.documents.selectors import document_count_subquery
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import License
-from backoffice.licensing.selectors import license_active_q, license_status_q
+from backoffice.licensing.selectors import license_active_q, license_held_by_expired_code_q, license_status_q
 from backoffice.tenancy.models import User
 
 REPORT_HEADER = (
@@ -114,7 +114,8 @@ def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, i
     """
     Count the scoped company's licenses for the report, in one query: Total,
     Free (active and held by no device, as on the page), held by pending
-    codes (by a device that is not registered yet), Expired and Suspended
+    codes (by a device that is not registered yet) and, of those, held by
+    expired codes (released after the company's grace period), Expired and Suspended
     (the derived status on ``day``, today by default). The counts overlap (an
     expired license may be held by a pending code); each answers its own
     question. Another line is one more ``(label, filter)`` pair.
@@ -124,6 +125,8 @@ def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, i
         ("Total", None),
         ("Free", license_active_q(day=day) & Q(device__isnull=True)),
         ("Held by pending codes", Q(device__isnull=False, device__registered_at__isnull=True)),
+        # Of those, held by a code that expired (released after the grace period), as the Licenses page says.
+        ("Held by expired codes", license_held_by_expired_code_q()),
         ("Expired", license_status_q(LicenseStatus.EXPIRED, day=day)),
         ("Suspended", license_status_q(LicenseStatus.SUSPENDED, day=day)),
     ]
