@@ -47,6 +47,7 @@ from backoffice.devices.selectors import (
     DeviceSearch,
     device_filters,
     device_get_for_company,
+    device_page,
     device_registered_list,
     device_report_rows,
     device_report_statistics,
@@ -103,7 +104,7 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
         if search.rejected:
             messages.warning(request, _filters_rejected_message(search.rejected))
     devices = device_registered_list(user=request.user, search=search, sort=state.sort, descending=state.descending)
-    page = paginate(devices, request.GET.get("page"), per_page=state.per_page)
+    page = device_page(devices, request.GET.get("page"), per_page=state.per_page)
     context = {
         "page": page,
         "sort": state.sort,
