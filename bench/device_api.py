@@ -121,10 +121,28 @@ json.dump(credentials, sys.stdout)
     return json.loads(result.stdout)
 
 
-def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [
-        gunicorn,
+def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command line of ``server`` (gunicorn or granian) serving the WSGI application on ``port``."""
+    if server == "granian":
+        return [
+            str(Path(sys.executable).with_name("granian")),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--no-ws",
+            "backoffice.wsgi:application",
+        ]
+    return [
+        str(Path(sys.executable).with_name("gunicorn")),
         "backoffice.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -139,6 +157,12 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
         "--log-level",
         "warning",
     ]
+
+
+def start_server(
+    env: dict[str, str], port: int, workers: int, threads: int, kind: str = "gunicorn"
+) -> subprocess.Popen:
+    command = server_command(kind, port, workers, threads)
     server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -151,7 +175,7 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
         except OSError:
             time.sleep(0.2)
     stop_server(server)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{kind} did not start")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -244,12 +268,12 @@ def run(args: argparse.Namespace) -> int:
         port = free_port()
         generator = "Python http.client (keep-alive, TCP_NODELAY)"
         print(
-            f"gunicorn: {args.workers} workers x {args.threads} threads; load: {args.clients} connections "
+            f"{args.server}: {args.workers} workers x {args.threads} threads; load: {args.clients} connections "
             f"via {generator}; {args.seconds:g} s per phase; {os.cpu_count()} CPUs",
             flush=True,
         )
         total_errors = 0
-        server = start_server(env, port, args.workers, args.threads)
+        server = start_server(env, port, args.workers, args.threads, args.server)
         try:
             measure(port, "health", credentials, args.clients, 2)  # warm-up
             bare, bare_errors = measure(port, "health", credentials, args.clients, args.seconds)
@@ -260,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
             stop_server(server)
         total_errors += bare_errors + first_errors + check_in_errors
 
-        server = start_server(server_env(var_dir, write_interval=0), port, args.workers, args.threads)
+        server = start_server(server_env(var_dir, write_interval=0), port, args.workers, args.threads, args.server)
         try:
             writing, writing_errors = measure(port, "check-ins", credentials, args.clients, args.seconds)
         finally:
@@ -283,7 +307,8 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (1: sync workers)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gunicorn: 1 means sync workers)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn", help="the WSGI server")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 60.0)
