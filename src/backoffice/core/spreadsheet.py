@@ -44,3 +44,17 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]], *, rows_
             pending = 0
     if pending:
         yield buffer.getvalue()
+
+
+def neutralise_sql(expression: str) -> str:
+    """
+    The SQL (PostgreSQL) twin of ``neutralise`` for a text ``expression``:
+    an apostrophe before a formula-like value, and NULL for NULL or an empty
+    string, so that ``COPY ... (FORMAT csv)`` writes an empty unquoted cell
+    as the csv module does. The prefixes are those of ``FORMULA_PREFIXES``.
+    """
+    prefixes = ", ".join(f"chr({ord(c)})" for c in sorted(FORMULA_PREFIXES))
+    return (
+        f"NULLIF(CASE WHEN left({expression}, 1) IN ({prefixes}) "
+        f"THEN chr(39) || {expression} ELSE {expression} END, '')"
+    )

@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db import connection
 from django.utils.translation import ngettext
 
 from backoffice.core.spreadsheet import BOM, neutralise
@@ -100,6 +101,50 @@ def statistics_rows(
     rows += [["Documents", DOCUMENT_LABELS.get(kind, kind), count] for kind, count in statistics.documents]
     rows.append([])
     return rows
+
+
+def _prologue(
+    statistics: DeviceReportStatistics, *, company: str, search: Iterable[tuple[str, str]], time_zone: str
+) -> str:
+    """The BOM, the statistics block, the Devices title and the device header."""
+    now = datetime.datetime.now(zoneinfo.ZoneInfo(time_zone))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    generated = f"{now.replace(tzinfo=None).isoformat(' ', 'minutes')} ({time_zone})"
+    writer.writerows(statistics_rows(statistics, company=company, search=search, generated=generated))
+    writer.writerow([DEVICES_TITLE])
+    writer.writerow(REPORT_HEADER)
+    return BOM + buffer.getvalue()
+
+
+def report_copy_lines(
+    copy_sql: tuple[str, list[Any]],
+    *,
+    statistics: DeviceReportStatistics,
+    company: str,
+    search: Iterable[tuple[str, str]] = (),
+    time_zone: str,
+) -> Iterator[str | bytes]:
+    """
+    PostgreSQL: the same bytes as ``report_lines``, the device rows written
+    by ``COPY ... TO STDOUT (FORMAT csv)`` (``device_report_copy_sql``) and
+    passed through as they arrive. libpq hands over one row per read, ended
+    by LF; it is turned into CRLF. Memory stays flat whatever the fleet.
+    """
+    yield _prologue(statistics, company=company, search=search, time_zone=time_zone)
+    statement, params = copy_sql
+    # The psycopg cursor itself: Django's debug wrapper of copy() takes no parameters.
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+        rows: list[bytes] = []
+        for data in copy:
+            rows.append(bytes(data[:-1]))
+            if len(rows) == ROWS_PER_CHUNK:
+                rows.append(b"")
+                yield b"\r\n".join(rows)
+                rows = []
+        if rows:
+            rows.append(b"")
+            yield b"\r\n".join(rows)
 
 
 def report_lines(

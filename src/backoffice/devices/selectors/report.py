@@ -13,12 +13,13 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from backoffice.core.spreadsheet import neutralise_sql
 from backoffice.devices.last_seen import STATES, last_seen_q
 from backoffice.devices.models import Device
 from backoffice.devices.selectors.active_devices import DeviceSearch, device_registered_list
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.selectors import document_count_subquery
-from backoffice.licensing.choices import LicenseStatus
+from backoffice.licensing.choices import LicenseStatus, LicenseType
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import license_active_q, license_held_by_expired_code_q, license_status_q
 from backoffice.tenancy.models import User
@@ -44,6 +45,41 @@ REPORT_HEADER = (
 )
 
 
+REPORT_FIELDS = (
+    "team__name",
+    "nickname",
+    "platform",
+    "os_type",
+    "device_name",
+    "device_identifier",
+    "app_version",
+    "license__number",
+    "license__license_type",
+    "license__is_suspended",
+    "license__expires_on",
+    "shown_time_zone",
+    "registered_at",
+    "changed_at",
+    "last_check_in_at",
+    "service_requests",
+    "inspections",
+    "work_orders",
+)
+
+
+def device_report_rows_query(*, user: User, search: DeviceSearch) -> QuerySet[Device, tuple[Any, ...]]:
+    """The query of ``device_report_rows``, unevaluated."""
+    return (
+        device_registered_list(user=user, search=search)
+        .annotate(
+            service_requests=document_count_subquery(kind=DocumentKind.SERVICE_REQUEST),
+            inspections=document_count_subquery(kind=DocumentKind.INSPECTION),
+            work_orders=document_count_subquery(kind=DocumentKind.WORK_ORDER),
+        )
+        .values_list(*REPORT_FIELDS)
+    )
+
+
 def device_report_rows(*, user: User, search: DeviceSearch) -> Iterator[tuple[Any, ...]]:
     """
     Yield one tuple per registered device in the search (every page), in the
@@ -53,35 +89,7 @@ def device_report_rows(*, user: User, search: DeviceSearch) -> Iterator[tuple[An
     The query is built here, inside the caller's company scope, and only
     evaluated while the response streams, after the scope has closed.
     """
-    devices = (
-        device_registered_list(user=user, search=search)
-        .annotate(
-            service_requests=document_count_subquery(kind=DocumentKind.SERVICE_REQUEST),
-            inspections=document_count_subquery(kind=DocumentKind.INSPECTION),
-            work_orders=document_count_subquery(kind=DocumentKind.WORK_ORDER),
-        )
-        .values_list(
-            "team__name",
-            "nickname",
-            "platform",
-            "os_type",
-            "device_name",
-            "device_identifier",
-            "app_version",
-            "license__number",
-            "license__license_type",
-            "license__is_suspended",
-            "license__expires_on",
-            "shown_time_zone",
-            "registered_at",
-            "changed_at",
-            "last_check_in_at",
-            "service_requests",
-            "inspections",
-            "work_orders",
-        )
-    )
-    return devices.iterator(chunk_size=2000)
+    return device_report_rows_query(user=user, search=search).iterator(chunk_size=2000)
 
 
 @dataclass(frozen=True)
@@ -165,3 +173,46 @@ def device_report_statistics(*, user: User, search: DeviceSearch) -> DeviceRepor
         documents=[(kind, by_kind.get(kind, 0)) for kind in DocumentKind.values],
         licenses=report_license_use(),
     )
+
+
+def device_report_copy_sql(
+    *, user: User, search: DeviceSearch, time_zone: str, today: datetime.date
+) -> tuple[str, list[Any]]:
+    """
+    PostgreSQL only: the statement and parameters of ``COPY (...) TO STDOUT
+    (FORMAT csv)`` that writes the device rows of the Devices Report exactly
+    as ``report.report_lines`` does (same columns, same formula guard, dates
+    in ``time_zone`` to the minute, license status on ``today``), but
+    computed in SQL. The rows are those of ``device_report_rows``, in its
+    order; the query is built inside the caller's company scope.
+    """
+    inner, inner_params = device_report_rows_query(user=user, search=search).query.sql_with_params()
+    columns = ", ".join(f"c{i}" for i in range(1, 19))
+    type_cases = " ".join("WHEN %s THEN %s" for _ in LicenseType.choices)
+    type_params: list[Any] = [v for value, label in LicenseType.choices for v in (value, str(label))]
+
+    def when(column: str) -> str:
+        return f"to_char({column} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')"
+
+    # The labels are worked out in a middle query, so that the guard (which
+    # names its expression three times) only ever names a column.
+    labels = (
+        f"c1, c2, c3, c4, c5, c6, c7, c8, CASE c9 {type_cases} ELSE c9 END AS c9, "
+        "CASE WHEN c10 IS NULL THEN NULL WHEN c10 THEN %s WHEN c11 < %s THEN %s ELSE %s END AS c10, "
+        "c12 AS c11, c13 AS c12, c14 AS c13, c15 AS c14, c16 AS c15, c17 AS c16, c18 AS c17"
+    )
+    cells = [neutralise_sql(f"c{i}") for i in range(1, 12)]
+    cells += [when("c12"), when("c13"), when("c14"), "c15", "c16", "c17"]
+    status_params = [
+        str(LicenseStatus.SUSPENDED.label),
+        today,
+        str(LicenseStatus.EXPIRED.label),
+        str(LicenseStatus.ACTIVE.label),
+    ]
+    select = ", ".join(cells)
+    statement = (
+        f"COPY (SELECT {select} FROM (SELECT {labels} FROM ({inner}) AS devices ({columns})) AS report) "
+        "TO STDOUT (FORMAT csv)"
+    )
+    params = [time_zone, time_zone, time_zone, *type_params, *status_params, *inner_params]
+    return statement, params

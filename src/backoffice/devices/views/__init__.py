@@ -8,6 +8,7 @@ report) are thin views that share the dialog's rendering and the answer
 after a write.
 """
 
+import zoneinfo
 from collections.abc import Iterable
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
@@ -15,10 +16,12 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -38,7 +41,7 @@ from backoffice.devices.forms import (
 )
 from backoffice.devices.forms.saved_views import SavedViewForm
 from backoffice.devices.models import Device
-from backoffice.devices.report import report_lines
+from backoffice.devices.report import report_copy_lines, report_lines
 from backoffice.devices.selectors import (
     FILTER_VERSION,
     NOT_REPORTED,
@@ -71,6 +74,7 @@ from backoffice.devices.selectors.detail import (
     history_older_row,
     history_timeline,
 )
+from backoffice.devices.selectors.report import device_report_copy_sql
 from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
@@ -523,14 +527,20 @@ def devices_report(request: CompanyRequest) -> StreamingHttpResponse:
     """
     search = DeviceSearch.from_query(request.GET)
     statistics = device_report_statistics(user=request.user, search=search)
-    rows = device_report_rows(user=request.user, search=search)
-    lines = report_lines(
-        rows,
-        statistics=statistics,
-        company=request.company.name,
-        search=device_search_description(user=request.user, search=search),
-        time_zone=request.company.default_time_zone,
-    )
+    time_zone = request.company.default_time_zone
+    described = device_search_description(user=request.user, search=search)
+    lines: Iterable[str | bytes]
+    if connection.vendor == "postgresql":
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+        copy_sql = device_report_copy_sql(user=request.user, search=search, time_zone=time_zone, today=today)
+        lines = report_copy_lines(
+            copy_sql, statistics=statistics, company=request.company.name, search=described, time_zone=time_zone
+        )
+    else:
+        rows = device_report_rows(user=request.user, search=search)
+        lines = report_lines(
+            rows, statistics=statistics, company=request.company.name, search=described, time_zone=time_zone
+        )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="DeviceReport.csv"'
     response["Cache-Control"] = "no-store"
