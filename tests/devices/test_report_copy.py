@@ -8,6 +8,7 @@ import re
 import zoneinfo
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from backoffice.devices.report import report_copy_lines, report_lines
@@ -16,7 +17,11 @@ from backoffice.devices.selectors.report import device_report_copy_sql, device_r
 from backoffice.tenancy.scoping import company_scope
 from tests.factories import DeviceFactory, LicenseFactory, TeamFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's"),
+]
 
 HOSTILE = ["=SUM(A1)", "+1", "-2", "@cmd", "\tTab", "\rCR", 'say "hi"', "a,b", "line\nbreak", "Zoë ✓ 東京", "", " x "]
 GENERATED = re.compile(rb"Generated,[^\r]*\r\n")
