@@ -163,17 +163,10 @@ def report_lines(
     per-chunk overhead low, and are read only as the response streams.
     """
     zone = zoneinfo.ZoneInfo(time_zone)
-    now = datetime.datetime.now(zone)
-    today = now.date()
+    today = datetime.datetime.now(zone).date()
+    yield _prologue(statistics, company=company, search=search, time_zone=time_zone)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    generated = f"{now.replace(tzinfo=None).isoformat(' ', 'minutes')} ({time_zone})"
-    writer.writerows(statistics_rows(statistics, company=company, search=search, generated=generated))
-    writer.writerow([DEVICES_TITLE])
-    writer.writerow(REPORT_HEADER)
-    yield BOM + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
     types = dict(LicenseType.choices)
     pending = 0
     for row in rows:
