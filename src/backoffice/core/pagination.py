@@ -17,9 +17,16 @@ def page_size_parse(value: str | None) -> int:
     return DEFAULT_PAGE_SIZE
 
 
-def paginate(queryset: QuerySet, page_number: str | None, per_page: int = DEFAULT_PAGE_SIZE) -> Page:
-    """Return the requested page; a bad or out-of-range number gives the nearest page."""
+def paginate(
+    queryset: QuerySet, page_number: str | None, per_page: int = DEFAULT_PAGE_SIZE, *, count: int | None = None
+) -> Page:
+    """
+    Return the requested page; a bad or out-of-range number gives the nearest
+    page. ``count``, when the caller knows it, spares the COUNT query.
+    """
     paginator = Paginator(queryset, per_page)
+    if count is not None:
+        paginator.count = count  # the cached property, known in advance
     try:
         return paginator.page(page_number or 1)
     except PageNotAnInteger:

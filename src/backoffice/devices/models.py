@@ -316,3 +316,38 @@ class DeviceCheckIn(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class DeviceTally(CompanyOwnedModel):
+    """
+    How many registered devices share one team, platform, ReconPro version
+    and license presence: the Active Devices page reads its total, the Team,
+    Platform and Version filters' counts and the versions chart from these
+    few rows instead of counting the fleet.
+
+    Kept by the database, in the transaction of every write to
+    ``devices_device`` (triggers of migration 0012), so no write path can
+    leave it behind: a device counts from the moment it is registered until
+    it is deleted, and moves between rows when its team, platform, version or
+    license presence changes. Rows are applied in key order, after the device
+    rows (one lock order). Rows whose ``n`` fell to 0 stay, and readers skip
+    them. docs/active-devices.md tells the whole rule.
+    """
+
+    team = models.ForeignKey("organization.Team", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=64, blank=True)
+    app_version = models.CharField(max_length=64, blank=True)
+    app_version_key = models.CharField(max_length=VERSION_KEY_MAX_LENGTH, blank=True)
+    licensed = models.BooleanField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "team", "platform", "app_version", "app_version_key", "licensed"],
+                name="devices_tally_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.platform} {self.app_version}: {self.n}"

@@ -72,6 +72,12 @@ class License(CompanyOwnedModel, TimeStampedModel):
             ),
             models.UniqueConstraint(fields=["company", "id"], name="licensing_license_company_id"),
         ]
+        # The licenses that are not active, reached without reading the
+        # others: the counts of the Active Devices page start from them.
+        indexes = [
+            models.Index(fields=["company", "expires_on"], name="licensing_license_expiry_idx"),
+            models.Index(fields=["company"], condition=models.Q(is_suspended=True), name="licensing_license_susp_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} ({self.get_license_type_display()}, {self.get_status_display()})"

@@ -1,13 +1,13 @@
 """Reads of the Active Devices page: the visible devices, the search and the versions chart."""
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -15,9 +15,9 @@ from django.utils import timezone
 from backoffice.core.pagination import DEFAULT_PAGE_SIZE, page_size_parse, paginate
 from backoffice.core.text import id_parse, text_is_clean
 from backoffice.devices.last_seen import STATE_LABELS, STATES, last_seen_q
-from backoffice.devices.models import Device
+from backoffice.devices.models import Device, DeviceTally
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.selectors import license_status_q
+from backoffice.licensing.selectors import license_inactive_q, license_status_q
 from backoffice.organization.selectors import team_visible_queryset
 from backoffice.tenancy.models import User
 
@@ -231,23 +231,81 @@ def device_registered_list(
     # Ties fall back to nickname, then id, in the same direction, so that a
     # descending sort is exactly the ascending one reversed.
     keys = (*DEVICE_SORTS.get(sort, DEVICE_SORTS[DEFAULT_DEVICE_SORT]), "nickname", "id")
-    ordering = [F(key).desc(nulls_last=True) if descending else F(key).asc(nulls_last=True) for key in keys]
+    first: Any = F(keys[0])
+    if search is not None and _boxes_q(search):
+        # A text search is served by the trigram indexes, then its matches
+        # sorted; sorting by COALESCE(key, key) (the same order) keeps the
+        # planner from walking the sort's index in the hope of meeting 50
+        # matches early, which reads most of the fleet when they sort late.
+        first = Coalesce(F(keys[0]), F(keys[0]))
+    ordering = [
+        key.desc(nulls_last=True) if descending else key.asc(nulls_last=True) for key in (first, *map(F, keys[1:]))
+    ]
     return devices.order_by(*ordering)
 
 
-def device_page(devices: QuerySet[Device], page_number: str | None, *, per_page: int = DEFAULT_PAGE_SIZE) -> Page:
+def device_page(
+    devices: QuerySet[Device], page_number: str | None, *, per_page: int = DEFAULT_PAGE_SIZE, count: int | None = None
+) -> Page:
     """
     Page ``page_number`` of ``devices`` (``device_registered_list``) by a
     deferred join: the OFFSET walks the ordering over ids alone (an index
     scan, no team, license or time zone per skipped row), then only the
     page's rows are read whole, in that order. A deep page therefore costs
-    about what the first does. Two queries besides the count.
+    about what the first does. Two queries besides the count, none when
+    ``count`` (``device_registered_count``) is known.
     """
-    page = paginate(devices.values_list("pk", flat=True), page_number, per_page=per_page)
+    page = paginate(devices.values_list("pk", flat=True), page_number, per_page=per_page, count=count)
     ids = list(page.object_list)
     rows = {device.pk: device for device in devices.order_by().filter(pk__in=ids)}
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
+
+
+def _tally_rows(*, user: User) -> list[dict[str, Any]]:
+    """
+    The rows of ``DeviceTally`` that ``user`` may see (a Team Administrator:
+    their team's), those that count a device, with the team's name. One
+    query over a few rows whatever the size of the fleet.
+    """
+    tally = DeviceTally.objects.filter(n__gt=0)
+    if user.is_team_administrator:
+        tally = tally.filter(team_id=user.team_id or 0)
+    columns = ("team_id", "team__name", "platform", "app_version", "app_version_key", "licensed", "n")
+    return [dict(row) for row in tally.values(*columns).order_by()]
+
+
+def _tally_grouped(rows: list[dict[str, Any]], *columns: str) -> list[dict[str, Any]]:
+    """``rows`` summed by ``columns``, as ``values(*columns).annotate(n=Count(...))`` gives them."""
+    totals: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        key = tuple(row[column] for column in columns)
+        totals[key] = totals.get(key, 0) + row["n"]
+    return [dict(zip(columns, key, strict=True), n=n) for key, n in totals.items()]
+
+
+def device_registered_count(*, user: User, search: DeviceSearch | None = None) -> int | None:
+    """
+    How many registered devices ``user`` may see, read from the tally when
+    no search or filter is set; None when one is (the page then counts the
+    matches).
+    """
+    if search is not None and not search.is_empty:
+        return None
+    tally = DeviceTally.objects.all()
+    if user.is_team_administrator:
+        tally = tally.filter(team_id=user.team_id or 0)
+    return tally.aggregate(n=Sum("n"))["n"] or 0
+
+
+def device_license_held_count() -> int:
+    """
+    How many of the scoped company's licenses its devices hold, pending or
+    registered (for ``license_counts``): the registered ones from the tally,
+    the pending ones counted (they are few, and indexed).
+    """
+    registered = DeviceTally.objects.filter(licensed=True).aggregate(n=Sum("n"))["n"] or 0
+    return registered + Device.objects.filter(registered_at__isnull=True, license__isnull=False).order_by().count()
 
 
 def device_search_q(search: DeviceSearch, *, now: datetime.datetime | None = None) -> Q:
@@ -338,23 +396,31 @@ def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime |
     registered devices it would give combined with the rest of the search:
     the boxes and every other filter, not the filter's own choice.
 
-    One query per filter, whatever the number of devices: team, platform and
-    version are counted with GROUP BY, license status and last seen with one
-    conditional count per choice. Choices that give nothing are left out,
-    except the one selected.
+    One query per filter: team, platform and version are counted with GROUP
+    BY (read from ``DeviceTally`` instead when no search or filter is set),
+    license status and last seen with one conditional count per choice.
+    Choices that give nothing are left out, except the one selected.
     """
     now = now or timezone.now()
     day = timezone.localdate(now)
+    # The boxes apply to every count: they narrow the rows read (through the
+    # trigram indexes), the filters other than the one counted select among them.
     registered = device_visible_queryset(user=user).filter(registered_at__isnull=False).order_by()
-    boxes = _boxes_q(search)
+    matching = registered.filter(_boxes_q(search))
 
     def rest(name: str) -> Q:
-        return boxes & _filters_q(search, tuple(other for other in FILTERS if other != name), now=now)
+        return _filters_q(search, tuple(other for other in FILTERS if other != name), now=now)
+
+    # With no search nor filter, the team, platform and version choices are
+    # counted from the tally (one small query for the three).
+    tally = _tally_rows(user=user) if search.is_empty else None
 
     def grouped(name: str, *columns: str) -> list[dict[str, Any]]:
+        if tally is not None:
+            return _tally_grouped(tally, *columns)
         condition = rest(name)
         count = Count("id", filter=condition) if condition else Count("id")
-        return list(registered.values(*columns).annotate(n=count))
+        return list(matching.values(*columns).annotate(n=count))
 
     filters = []
     teams = sorted(
@@ -402,10 +468,16 @@ def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime |
         (FILTER_LICENSE, "License status", LICENSE_FILTER_CHOICES, lambda value: license_filter_q(value, day=day)),
         (FILTER_LAST_SEEN, "Last seen", LAST_SEEN_FILTER_CHOICES, lambda value: last_seen_filter_q(value, now=now)),
     ):
-        condition = rest(name)
-        counts = registered.aggregate(
-            **{f"c{index}": Count("id", filter=condition & choice_q(value)) for index, (value, _) in enumerate(choices)}
-        )
+        if tally is not None:
+            counts = _counts_beside_the_usual(name, registered, tally, choice_q, now=now)
+        else:
+            condition = rest(name)
+            counts = matching.aggregate(
+                **{
+                    f"c{index}": Count("id", filter=condition & choice_q(value))
+                    for index, (value, _) in enumerate(choices)
+                }
+            )
         filters.append(
             _filter(
                 search,
@@ -415,6 +487,52 @@ def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime |
             )
         )
     return filters
+
+
+# Of the choices that split every device exactly once, the one most devices
+# of a healthy fleet are in (an active license, online), and the others.
+_USUAL_CHOICE = {FILTER_LICENSE: LicenseStatus.ACTIVE.value, FILTER_LAST_SEEN: STATES[0]}
+_PARTITION = {
+    FILTER_LICENSE: (*(status.value for status in LicenseStatus), LICENSE_NONE),
+    FILTER_LAST_SEEN: STATES,
+}
+
+
+def _counts_beside_the_usual(
+    name: str,
+    registered: QuerySet[Device],
+    tally: list[dict[str, Any]],
+    choice_q: Callable[[str], Q],
+    *,
+    now: datetime.datetime,
+) -> dict[str, int]:
+    """
+    The counts of filter ``name``'s choices with no search, without counting
+    the whole fleet: the choices other than the usual one (an active
+    license, online) are counted over the devices outside it, which indexes
+    reach (licenses suspended or past their expiry; check-ins older than the
+    online window, or none), devices without a license come from the tally,
+    and the usual choice is what the tally's total leaves. The cost follows
+    the devices that need attention, not the size of the fleet. Keyed
+    ``c<index>`` as ``device_filters`` reads them.
+    """
+    choices = [value for value, _ in (LICENSE_FILTER_CHOICES if name == FILTER_LICENSE else LAST_SEEN_FILTER_CHOICES)]
+    usual = _USUAL_CHOICE[name]
+    counted = [value for value in choices if value not in (usual, LICENSE_NONE)]
+    if name == FILTER_LICENSE:
+        outside = license_inactive_q(day=timezone.localdate(now), prefix="license__")
+    else:
+        outside = Q()
+        for value in _PARTITION[name]:
+            if value != usual:
+                outside |= choice_q(value)
+    found = registered.filter(outside).aggregate(**{value: Count("id", filter=choice_q(value)) for value in counted})
+    counts = {value: found[value] or 0 for value in counted}
+    if name == FILTER_LICENSE:
+        counts[LICENSE_NONE] = sum(row["n"] for row in tally if not row["licensed"])
+    total = sum(row["n"] for row in tally)
+    counts[usual] = total - sum(counts[value] for value in _PARTITION[name] if value != usual)
+    return {f"c{index}": counts[value] for index, value in enumerate(choices)}
 
 
 def _filter(
@@ -440,12 +558,24 @@ class VersionSlice:
     percent: float
 
 
-def device_version_breakdown(devices: QuerySet[Device]) -> list[VersionSlice]:
+def device_version_breakdown(
+    devices: QuerySet[Device], *, user: User | None = None, search: DeviceSearch | None = None
+) -> list[VersionSlice]:
     """
     Count ``devices`` per ReconPro version in SQL, largest first; devices that
-    have not reported a version count as "Unknown" (an empty version).
+    have not reported a version count as "Unknown" (an empty version). With
+    ``user`` and an empty ``search`` (``devices`` being all the registered
+    devices ``user`` may see), the counts come from the tally.
     """
-    rows = list(devices.order_by().values("app_version").annotate(count=Count("id")).order_by("-count", "app_version"))
+    if user is not None and (search is None or search.is_empty):
+        grouped = _tally_grouped(_tally_rows(user=user), "app_version")
+        rows = sorted(
+            ({"app_version": row["app_version"], "count": row["n"]} for row in grouped if row["n"]),
+            key=lambda row: (-row["count"], row["app_version"]),
+        )
+    else:
+        counted = devices.order_by().values("app_version").annotate(count=Count("id")).order_by("-count", "app_version")
+        rows = [dict(row) for row in counted]
     total = sum(row["count"] for row in rows)
     return [
         VersionSlice(version=row["app_version"], count=row["count"], percent=100.0 * row["count"] / total)

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -62,8 +62,13 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     grace_days = user.company.expired_code_grace_days if user.company else 0
     queryset = (
         device_visible_queryset(user=user)
+        # Two index lookups (pending devices; devices of open codes) rather
+        # than a test of every device of the fleet.
         .filter(
-            Q(registered_at__isnull=True) | Exists(RegistrationCode.objects.open().filter(device_id=OuterRef("pk")))
+            pk__in=device_visible_queryset(user=user)
+            .filter(registered_at__isnull=True)
+            .values("pk")
+            .union(RegistrationCode.objects.open().values("device_id"))
         )
         .select_related("team", "license")
         .prefetch_related(

@@ -50,7 +50,9 @@ from backoffice.devices.selectors import (
     DeviceSearch,
     device_filters,
     device_get_for_company,
+    device_license_held_count,
     device_page,
+    device_registered_count,
     device_registered_list,
     device_report_rows,
     device_report_statistics,
@@ -108,7 +110,8 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
         if search.rejected:
             messages.warning(request, _filters_rejected_message(search.rejected))
     devices = device_registered_list(user=request.user, search=search, sort=state.sort, descending=state.descending)
-    page = device_page(devices, request.GET.get("page"), per_page=state.per_page)
+    total = device_registered_count(user=request.user, search=search)
+    page = device_page(devices, request.GET.get("page"), per_page=state.per_page, count=total)
     context = {
         "page": page,
         "sort": state.sort,
@@ -119,12 +122,12 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
     }
     if partial:
         return render(request, ACTIVE_DEVICES + "#device-table", context)
-    versions = device_version_breakdown(devices)
+    versions = device_version_breakdown(devices, user=request.user, search=search)
     list_query = state.as_query()
     context |= {
         "page_sizes": PAGE_SIZES,
         "filters": device_filters(user=request.user, search=search),
-        "counts": license_counts(),
+        "counts": license_counts(held=device_license_held_count()),
         "chart": [
             (piece, "?" + urlencode({**list_query, FILTER_VERSION: version.version or NOT_REPORTED}))
             for piece, version in zip(
@@ -155,7 +158,7 @@ def _pending_fragment(request: CompanyRequest) -> HttpResponse:
     """The Pending Registrations section, with the license counts swapped out of band."""
     context = {
         "pending": pending_registration_list(user=request.user),
-        "counts": license_counts(),
+        "counts": license_counts(held=device_license_held_count()),
         "oob": True,
     }
     html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)

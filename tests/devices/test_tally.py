@@ -1,0 +1,362 @@
+"""
+The registered-device tally (``DeviceTally``) that the Active Devices page
+reads its total, its Team, Platform and Version counts and its versions
+chart from: after any sequence of adds, registrations, check-ins, edits,
+deletes, cancellations and bulk actions, every row equals a fresh COUNT of
+the devices it stands for, company by company (a property test, on SQLite
+and PostgreSQL); the page's figures with no search equal those with a
+search that matches every device (the live counts); and concurrent bulk
+moves and registrations on PostgreSQL leave it exact, with no deadlock.
+"""
+
+import datetime
+from functools import partial
+from importlib import import_module
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backoffice.device_api.selectors import device_license_is_active
+from backoffice.devices.codes import code_normalize
+from backoffice.devices.models import Device, DeviceTally
+from backoffice.devices.selectors import (
+    DeviceSearch,
+    device_filters,
+    device_license_held_count,
+    device_registered_count,
+    device_registered_list,
+    device_version_breakdown,
+)
+from backoffice.devices.selectors.active_devices import LAST_SEEN_FILTER_CHOICES, LICENSE_FILTER_CHOICES
+from backoffice.devices.services import (
+    device_cancel,
+    device_delete,
+    device_update,
+    devices_bulk_delete,
+    devices_bulk_move,
+    registration_code_redeem,
+)
+from backoffice.devices.services.redemption import device_check_in
+from backoffice.licensing.selectors import license_counts
+from backoffice.tenancy.choices import Role
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.device_api.conftest import make_pending
+from tests.factories import DeviceFactory, LicenseFactory, TeamFactory, make_user
+from tests.racing import outcome_label, race
+
+PLATFORMS = ("Android", "iOS", "")
+VERSIONS = ("5.4.1", "5.10.0", "6.0", "")
+# How long ago a device last checked in (None: never): every Last seen choice.
+SEEN = (
+    None,
+    datetime.timedelta(minutes=1),
+    datetime.timedelta(hours=2),
+    datetime.timedelta(days=2),
+    datetime.timedelta(days=10),
+    datetime.timedelta(days=40),
+)
+OPERATIONS = (
+    "add_pending",
+    "register",
+    "add_registered",
+    "check_in",
+    "edit",
+    "unlicense",
+    "delete",
+    "cancel",
+    "bulk_move",
+    "bulk_delete",
+)
+
+
+def fresh_counts(company) -> dict[tuple, int]:
+    """The tally's rows as a fresh COUNT of the company's registered devices gives them."""
+    with scopes_disabled():
+        rows = (
+            Device.objects.filter(company=company, registered_at__isnull=False)
+            .values("team_id", "platform", "app_version", "app_version_key", "license_id")
+            .order_by()
+        )
+        counts: dict[tuple, int] = {}
+        for row in rows:
+            key = (
+                row["team_id"],
+                row["platform"],
+                row["app_version"],
+                row["app_version_key"],
+                row["license_id"] is not None,
+            )
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+def tally_counts(company) -> dict[tuple, int]:
+    with scopes_disabled():
+        rows = DeviceTally.objects.filter(company=company).exclude(n=0)
+        return {(r.team_id, r.platform, r.app_version, r.app_version_key, r.licensed): r.n for r in rows}
+
+
+def assert_tally_exact(*companies) -> None:
+    for company in companies:
+        assert tally_counts(company) == fresh_counts(company), f"the tally of {company} is wrong"
+    with scopes_disabled():
+        assert not DeviceTally.objects.filter(n__lt=0).exists(), "a tally row fell below zero"
+
+
+class Fleet:
+    """A company's devices driven through the services, as the Back Office and the device API drive them."""
+
+    def __init__(self, company, teams, admin):
+        self.company = company
+        self.teams = teams
+        self.admin = admin
+        self.codes: dict[int, str] = {}
+
+    def devices(self, *, registered: bool | None = None) -> list[Device]:
+        with company_scope(self.company):
+            devices = Device.objects.select_related("license", "team").order_by("pk")
+            if registered is not None:
+                devices = devices.filter(registered_at__isnull=not registered)
+            return list(devices)
+
+    @staticmethod
+    def pick(items: list, seed: int):
+        return items[seed % len(items)] if items else None
+
+    def run(self, operation: str, a: int, b: int) -> None:
+        with company_scope(self.company):
+            getattr(self, operation)(a, b)
+
+    def add_pending(self, a: int, b: int) -> None:
+        pending = make_pending(self.company, self.pick(self.teams, a))
+        self.codes[pending.device.pk] = pending.code
+
+    def register(self, a: int, b: int) -> None:
+        pending = [d for d in self.devices(registered=False) if d.pk in self.codes]
+        device = self.pick(pending, a)
+        if device is None:
+            return
+        registration_code_redeem(
+            normalized_code=code_normalize(self.codes.pop(device.pk)),
+            reported={
+                "device_name": "Tablet",
+                "device_identifier": f"ID-{device.pk}",
+                "os_type": "Android 14",
+                "platform": self.pick(list(PLATFORMS), b),
+                "app_version": self.pick(list(VERSIONS), b // 3),
+            },
+            client_address="203.0.113.9",
+            license_is_active=lambda d: device_license_is_active(device=d),
+        )
+
+    def add_registered(self, a: int, b: int) -> None:
+        """A registered device, with or without a license (active, suspended or expired), seen at any age."""
+        now = timezone.now()
+        license = None
+        if b % 4:
+            license = LicenseFactory(
+                company=self.company,
+                is_suspended=b % 4 == 2,
+                expires_on=now.date() - datetime.timedelta(days=3) if b % 8 == 3 else None,
+            )
+        DeviceFactory(
+            company=self.company,
+            team=self.pick(self.teams, a),
+            license=license,
+            platform=self.pick(list(PLATFORMS), a // 2),
+            app_version=self.pick(list(VERSIONS), b // 2),
+            registered_at=now,
+            changed_at=now,
+            last_check_in_at=self.pick(SEEN, a // 3) and now - self.pick(SEEN, a // 3),
+        )
+
+    def check_in(self, a: int, b: int) -> None:
+        device = self.pick(self.devices(registered=True), a)
+        if device is not None:
+            reported = {"platform": self.pick(list(PLATFORMS), b), "app_version": self.pick(list(VERSIONS), b // 3)}
+            device_check_in(device=device, reported=reported, now=timezone.now())
+
+    def edit(self, a: int, b: int) -> None:
+        device = self.pick(self.devices(), a)
+        if device is not None:
+            device_update(
+                device=device,
+                acting_user=self.admin,
+                team=self.pick(self.teams, b),
+                license=device.license or LicenseFactory(company=self.company),
+                nickname=device.nickname,
+            )
+
+    def unlicense(self, a: int, b: int) -> None:
+        device = self.pick([d for d in self.devices(registered=True) if d.license_id], a)
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(license=None)
+
+    def delete(self, a: int, b: int) -> None:
+        device = self.pick(self.devices(), a)
+        if device is not None:
+            device_delete(device=device, acting_user=self.admin)
+
+    def cancel(self, a: int, b: int) -> None:
+        device = self.pick(self.devices(registered=False), a)
+        if device is not None:
+            device_cancel(device=device, acting_user=self.admin)
+
+    def _some(self, a: int) -> list[int]:
+        devices = self.devices()
+        return [d.pk for i, d in enumerate(devices) if (a >> (i % 10)) & 1]
+
+    def bulk_move(self, a: int, b: int) -> None:
+        ids = self._some(a)
+        if ids:
+            devices_bulk_move(acting_user=self.admin, ids=ids, team=self.pick(self.teams, b))
+
+    def bulk_delete(self, a: int, b: int) -> None:
+        ids = self._some(a & b)
+        if ids:
+            devices_bulk_delete(acting_user=self.admin, ids=ids)
+
+
+@pytest.fixture
+def fleets(company_a, company_b):
+    made = []
+    for company in (company_a, company_b):
+        with company_scope(company):
+            teams = [TeamFactory(company=company, name=f"Team {i}") for i in range(3)]
+        made.append(Fleet(company, teams, make_user(company, Role.ADMINISTRATOR)))
+    return made
+
+
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings):
+    settings.REGISTRATION_FAILED_PER_ADDRESS = 100_000
+
+
+steps = st.lists(
+    st.tuples(st.integers(0, 1), st.sampled_from(OPERATIONS), st.integers(0, 1023), st.integers(0, 1023)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=steps)
+def test_every_tally_row_equals_a_fresh_count_after_any_sequence_of_changes(fleets, steps):
+    for which, operation, a, b in steps:
+        fleets[which].run(operation, a, b)
+        assert_tally_exact(*(fleet.company for fleet in fleets))
+
+
+@pytest.mark.django_db
+def test_the_pages_figures_from_the_tally_equal_the_live_counts(fleets):
+    fleet = fleets[0]
+    for i in range(48):
+        fleet.add_registered(i * 7, i * 5)
+    for i in range(3):
+        fleet.add_pending(i, i)
+    with company_scope(fleet.company):
+        make_pending(fleet.company, fleet.teams[0], expires_in=-datetime.timedelta(hours=1))
+        today = timezone.localdate()
+        for suspended, expires_on in ((False, None), (True, None), (False, today - datetime.timedelta(days=1))):
+            LicenseFactory(company=fleet.company, is_suspended=suspended, expires_on=expires_on)
+        counts = license_counts(held=device_license_held_count())
+        assert counts == license_counts()
+        assert counts.free >= 1
+        assert counts.held_by_expired_codes == 1
+        assert counts.total > counts.free
+    team_admin = make_user(fleet.company, Role.TEAM_ADMINISTRATOR, team=fleet.teams[1], email="lead@a.example")
+    # Every device's nickname contains a space (the factory's), so this box
+    # matches them all while taking the live path.
+    everyone = DeviceSearch(nickname=" ")
+    with company_scope(fleet.company):
+        assert all(" " in d.nickname for d in fleet.devices())
+        for user in (fleet.admin, team_admin):
+            live_devices = device_registered_list(user=user, search=everyone)
+            assert device_registered_count(user=user) == live_devices.count() > 0
+            assert device_registered_count(user=user, search=everyone) is None
+
+            def figures(filters):
+                return {f.name: [(c.value, c.count) for c in f.choices] for f in filters}
+
+            now = timezone.now()
+            shown = figures(device_filters(user=user, search=DeviceSearch(), now=now))
+            assert shown == figures(device_filters(user=user, search=everyone, now=now))
+            assert set(shown) == {"t", "p", "v", "lic", "seen"}
+            if user == fleet.admin:  # every choice of the two filters is met (choices giving 0 are left out)
+                assert len(shown["lic"]) == len(LICENSE_FILTER_CHOICES), shown["lic"]
+                assert len(shown["seen"]) == len(LAST_SEEN_FILTER_CHOICES), shown["seen"]
+            assert device_version_breakdown(
+                device_registered_list(user=user), user=user, search=DeviceSearch()
+            ) == device_version_breakdown(live_devices)
+
+
+@pytest.mark.django_db
+def test_the_page_reads_its_total_from_the_tally(fleets):
+    fleet = fleets[0]
+    for i in range(3):
+        fleet.add_registered(i, i)
+    http = HttpClient()
+    http.force_login(fleet.admin)
+    response = http.get(reverse("devices:active"))
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 3
+    with scopes_disabled():
+        DeviceTally.objects.filter(company=fleet.company).update(n=0)
+    # The page reads its total from the tally alone (the property test keeps it exact).
+    response = http.get(reverse("devices:active"))
+    assert response.context["page"].paginator.count == 0
+
+
+@pytest.mark.django_db
+def test_the_migrations_backfill_gives_the_rows_the_triggers_keep(fleets):
+    """The backfill of migration 0012 (for the devices stored before it) counts as the triggers do."""
+    fleet = fleets[0]
+    for i in range(12):
+        fleet.add_registered(i * 3, i)
+    fleet.add_pending(0, 0)
+    kept = tally_counts(fleet.company)
+    with scopes_disabled():
+        DeviceTally.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(import_module("backoffice.devices.migrations.0012_device_tally").BACKFILL)
+    assert tally_counts(fleet.company) == kept == fresh_counts(fleet.company)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bulk_moves_and_registrations_leave_the_tally_exact(company_a, company_b):
+    with company_scope(company_a):
+        teams = [TeamFactory(company=company_a, name=f"Race {i}") for i in range(4)]
+    admin = make_user(company_a, Role.ADMINISTRATOR, email="mover@a.example")
+    fleet = Fleet(company_a, teams, admin)
+    for i in range(16):
+        fleet.add_registered(i, i)
+    for round_number in range(20):
+        for i in range(2):
+            fleet.add_pending(i, i)
+        with company_scope(company_a):
+            ids = [d.pk for d in fleet.devices(registered=True)]
+        first, second = ids[::2], ids[1::2]
+        # Two moves in opposite team orders over interleaved devices, and a registration.
+        outcomes = race(
+            partial(_move, fleet, first, teams[round_number % 4]),
+            partial(_move, fleet, second, teams[(round_number + 1) % 4]),
+            partial(fleet.run, "register", round_number, round_number),
+            partial(fleet.run, "check_in", round_number, round_number + 1),
+            jitter=0.02 if round_number % 2 else 0.0,
+        )
+        labels = [outcome_label(outcome) for outcome in outcomes]
+        assert labels == ["ok"] * 4, labels
+        assert_tally_exact(company_a, company_b)
+
+
+def _move(fleet: Fleet, ids: list[int], team) -> None:
+    with company_scope(fleet.company):
+        devices_bulk_move(acting_user=fleet.admin, ids=ids, team=team)
