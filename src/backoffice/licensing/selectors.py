@@ -26,7 +26,6 @@ def license_active_q(*, day: datetime.date | None = None, prefix: str = "") -> Q
     return license_status_q(LicenseStatus.ACTIVE, day=day, prefix=prefix)
 
 
-
 def license_inactive_q(*, day: datetime.date | None = None, prefix: str = "") -> Q:
     """
     A filter for licenses that are not Active on ``day`` (today by default):
@@ -37,6 +36,7 @@ def license_inactive_q(*, day: datetime.date | None = None, prefix: str = "") ->
     """
     day = day or timezone.localdate()
     return Q(**{f"{prefix}is_suspended": True}) | Q(**{f"{prefix}expires_on__lt": day})
+
 
 # Which licenses are held by a registration code that expired before the
 # device was registered. Devices (above this app) know what an expired code
