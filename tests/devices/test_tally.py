@@ -15,6 +15,7 @@ from importlib import import_module
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Q
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +28,6 @@ from backoffice.devices.models import Device, DeviceTally
 from backoffice.devices.selectors import (
     DeviceSearch,
     device_filters,
-    device_license_held_count,
     device_registered_count,
     device_registered_list,
     device_version_breakdown,
@@ -42,8 +42,16 @@ from backoffice.devices.services import (
     registration_code_redeem,
 )
 from backoffice.devices.services.redemption import device_check_in
-from backoffice.licensing.selectors import license_counts
+from backoffice.licensing.models import NO_EXPIRY, License, LicenseTally
+from backoffice.licensing.selectors import (
+    LicenseCounts,
+    license_active_q,
+    license_counts,
+    license_held_by_expired_code_q,
+)
+from backoffice.licensing.services import license_issue, license_suspend, license_unsuspend, license_update
 from backoffice.tenancy.choices import Role
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import make_pending
 from tests.factories import DeviceFactory, LicenseFactory, TeamFactory, make_user
@@ -71,6 +79,11 @@ OPERATIONS = (
     "cancel",
     "bulk_move",
     "bulk_delete",
+    "issue_licenses",
+    "suspend",
+    "unsuspend",
+    "expire",
+    "release",
 )
 
 
@@ -101,11 +114,42 @@ def tally_counts(company) -> dict[tuple, int]:
         return {(r.team_id, r.platform, r.app_version, r.app_version_key, r.licensed): r.n for r in rows}
 
 
+def fresh_license_tally(company) -> dict[tuple, int]:
+    """The license tally's rows as a fresh COUNT of the company's licenses gives them."""
+    with scopes_disabled():
+        counts: dict[tuple, int] = {}
+        for license in License.objects.filter(company=company).select_related("device"):
+            held = hasattr(license, "device")
+            key = (license.is_suspended, license.expires_on or NO_EXPIRY, held)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+def license_tally(company) -> dict[tuple, int]:
+    with scopes_disabled():
+        rows = LicenseTally.objects.filter(company=company).exclude(n=0)
+        return {(r.is_suspended, r.expires_on, r.held): r.n for r in rows}
+
+
+def fresh_license_counts():
+    """``license_counts`` as one COUNT over every license computes it (in the scope open)."""
+    counts = License.objects.aggregate(
+        total=Count("id"),
+        free=Count("id", filter=license_active_q() & Q(device__isnull=True)),
+        held_by_expired_codes=Count("id", filter=license_held_by_expired_code_q()),
+    )
+    return LicenseCounts(**counts)
+
+
 def assert_tally_exact(*companies) -> None:
     for company in companies:
         assert tally_counts(company) == fresh_counts(company), f"the tally of {company} is wrong"
+        assert license_tally(company) == fresh_license_tally(company), f"the license tally of {company} is wrong"
+        with company_scope(company):
+            assert license_counts() == fresh_license_counts()
     with scopes_disabled():
         assert not DeviceTally.objects.filter(n__lt=0).exists(), "a tally row fell below zero"
+        assert not LicenseTally.objects.filter(n__lt=0).exists(), "a license tally row fell below zero"
 
 
 class Fleet:
@@ -207,6 +251,45 @@ class Fleet:
         if device is not None:
             device_cancel(device=device, acting_user=self.admin)
 
+    def licenses(self) -> list[License]:
+        with company_scope(self.company):
+            return list(License.objects.order_by("pk"))
+
+    def issue_licenses(self, a: int, b: int) -> None:
+        expires_on = timezone.localdate() + datetime.timedelta(days=b % 5 - 2) if b % 3 else None
+        license_issue(
+            acting_user=OPERATOR_COMMAND,
+            company=self.company,
+            count=a % 3 + 1,
+            license_type="standard",
+            prefix="ISSUED-",  # the factory's licenses are LIC-…
+            expires_on=expires_on,
+        )
+
+    def suspend(self, a: int, b: int) -> None:
+        license = self.pick(self.licenses(), a)
+        if license is not None:
+            license_suspend(acting_user=OPERATOR_COMMAND, license=license)
+
+    def unsuspend(self, a: int, b: int) -> None:
+        license = self.pick([lic for lic in self.licenses() if lic.is_suspended], a)
+        if license is not None:
+            license_unsuspend(acting_user=OPERATOR_COMMAND, license=license)
+
+    def expire(self, a: int, b: int) -> None:
+        license = self.pick(self.licenses(), a)
+        if license is not None:
+            expires_on = timezone.localdate() + datetime.timedelta(days=b % 7 - 3) if b % 4 else None
+            license_update(
+                acting_user=OPERATOR_COMMAND, license=license, license_type=license.license_type, expires_on=expires_on
+            )
+
+    def release(self, a: int, b: int) -> None:
+        """A pending device's license released (as the expired-code housekeeping does)."""
+        device = self.pick([d for d in self.devices(registered=False) if d.license_id], a)
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(license=None)
+
     def _some(self, a: int) -> list[int]:
         devices = self.devices()
         return [d.pk for i, d in enumerate(devices) if (a >> (i % 10)) & 1]
@@ -265,8 +348,8 @@ def test_the_pages_figures_from_the_tally_equal_the_live_counts(fleets):
         today = timezone.localdate()
         for suspended, expires_on in ((False, None), (True, None), (False, today - datetime.timedelta(days=1))):
             LicenseFactory(company=fleet.company, is_suspended=suspended, expires_on=expires_on)
-        counts = license_counts(held=device_license_held_count())
-        assert counts == license_counts()
+        counts = license_counts()
+        assert counts == fresh_license_counts()
         assert counts.free >= 1
         assert counts.held_by_expired_codes == 1
         assert counts.total > counts.free
@@ -354,6 +437,18 @@ def test_concurrent_bulk_moves_and_registrations_leave_the_tally_exact(company_a
         )
         labels = [outcome_label(outcome) for outcome in outcomes]
         assert labels == ["ok"] * 4, labels
+        assert_tally_exact(company_a, company_b)
+        # A device deleted while an operator suspends its license: the
+        # license ends suspended and free, whichever commits first.
+        with company_scope(company_a):
+            fleet.add_registered(round_number, 1)
+            doomed = fleet.devices(registered=True)[-1]
+        outcomes = race(
+            partial(fleet.run, "delete", len(fleet.devices()) - 1, 0),
+            partial(license_suspend, acting_user=OPERATOR_COMMAND, license=doomed.license),
+            jitter=0.02 if round_number % 2 else 0.0,
+        )
+        assert [outcome_label(outcome) for outcome in outcomes] == ["ok", "ok"]
         assert_tally_exact(company_a, company_b)
 
 

@@ -102,3 +102,42 @@ class License(CompanyOwnedModel, TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == LicenseStatus.ACTIVE
+
+
+# ``LicenseTally.expires_on`` of a license that never expires (the column is
+# part of the tally's key, where NULLs would never match one another).
+NO_EXPIRY = datetime.date.max
+
+
+class LicenseTally(CompanyOwnedModel):
+    """
+    How many of a company's licenses share one suspension, expiry date and
+    holding (a device holds them or not): Total, Free and the status counts
+    are summed from these few rows, with each row's status taken on the day
+    asked, instead of counting every license.
+
+    Kept by the database in the transaction of every write to the licenses
+    and to the devices' license column (the triggers of migration devices
+    0013, which knows both tables), so no write path can leave it behind;
+    rows whose ``n`` fell to 0 stay, and readers skip them.
+    """
+
+    is_suspended = models.BooleanField()
+    expires_on = models.DateField(help_text="NO_EXPIRY for a license without an expiry date.")
+    held = models.BooleanField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "is_suspended", "expires_on", "held"], name="licensing_tally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.is_suspended} {self.expires_on} {self.held}: {self.n}"
+
+    def status_on(self, day: datetime.date) -> LicenseStatus:
+        """The status, on ``day``, of the licenses this row counts (``License.status_on``'s rule)."""
+        expires_on = None if self.expires_on == NO_EXPIRY else self.expires_on
+        return License(is_suspended=self.is_suspended, expires_on=expires_on).status_on(day)

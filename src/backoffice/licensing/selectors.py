@@ -4,12 +4,11 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.models import License, status_q
+from backoffice.licensing.models import License, LicenseTally, status_q
 
 
 def license_status_q(status: str, *, day: datetime.date | None = None, prefix: str = "") -> Q:
@@ -71,63 +70,29 @@ class LicenseCounts:
     held_by_expired_codes: int = 0
 
 
-def license_counts(*, held: int | None = None) -> LicenseCounts:
+def license_counts(*, day: datetime.date | None = None) -> LicenseCounts:
     """
     Count the scoped company's licenses: Total is every license, Free those
-    that are active and held by no device (pending or registered), so a
-    license held by an expired code is not free until it is released; and
-    how many licenses expired codes hold. One query.
+    that are active on ``day`` (today by default) and held by no device
+    (pending or registered), so a license held by an expired code is not
+    free until it is released; and how many licenses expired codes hold.
 
-    ``held``, how many licenses devices hold (the devices app knows it from
-    its tally), lets Free be counted from the licenses that are not active
-    instead of from every license: Free is Total less the held ones less the
-    inactive ones nobody holds, and the expired codes' holds are looked up
-    from the pending devices' side: small counts, whatever the size
-    of the fleet, besides an index-only count of the licenses: one statement.
+    Total and Free are summed from ``LicenseTally`` (a few rows, whatever the
+    number of licenses), each row's status taken on ``day``; the expired
+    codes' holds are counted from the pending devices' side. Two queries.
     """
-    if held is None:
-        counts = License.objects.aggregate(
-            total=Count("id"),
-            free=Count("id", filter=license_active_q() & Q(device__isnull=True)),
-            held_by_expired_codes=Count("id", filter=license_held_by_expired_code_q()),
-        )
-        return LicenseCounts(
-            total=counts["total"], free=counts["free"], held_by_expired_codes=counts["held_by_expired_codes"]
-        )
-    # One statement of scalar counts: every license (an index-only count),
-    # the inactive ones (through the suspended and expiry indexes) and those
-    # of them a device holds (an inner join to their devices, by the device's
-    # unique license column), and the expired codes' holds (from the pending
-    # devices' side).
-    inactive = License.objects.filter(license_inactive_q())
-    counts = (
-        License.objects.order_by()
-        .values("company_id")[:1]
-        .annotate(
-            total=_scalar_count(License.objects.all()),
-            inactive=_scalar_count(inactive),
-            inactive_held=_scalar_count(inactive.filter(device__isnull=False)),
-            held_by_expired_codes=_scalar_count(
-                License.objects.filter(device__isnull=False, device__registered_at__isnull=True).filter(
-                    license_held_by_expired_code_q()
-                )
-            ),
-        )
-        .values("total", "inactive", "inactive_held", "held_by_expired_codes")
-        .first()
+    day = day or timezone.localdate()
+    total = free = 0
+    for row in LicenseTally.objects.filter(n__gt=0):
+        total += row.n
+        if not row.held and row.status_on(day) == LicenseStatus.ACTIVE:
+            free += row.n
+    held_by_expired_codes = (
+        License.objects.filter(device__isnull=False, device__registered_at__isnull=True)
+        .filter(license_held_by_expired_code_q())
+        .count()
     )
-    if counts is None:  # the company has no license
-        return LicenseCounts(total=0, free=0, held_by_expired_codes=0)
-    inactive_free = counts["inactive"] - counts["inactive_held"]
-    total = counts["total"]
-    held_by_expired_codes = counts["held_by_expired_codes"]
-    return LicenseCounts(total=total, free=total - held - inactive_free, held_by_expired_codes=held_by_expired_codes)
-
-
-def _scalar_count(licenses: QuerySet[License]) -> Coalesce:
-    """``licenses`` counted in a scalar subquery (0 when there are none)."""
-    counted = licenses.order_by().values("company_id").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(counted), Value(0))
+    return LicenseCounts(total=total, free=free, held_by_expired_codes=held_by_expired_codes)
 
 
 def license_free_list() -> QuerySet[License]:

@@ -298,16 +298,6 @@ def device_registered_count(*, user: User, search: DeviceSearch | None = None) -
     return tally.aggregate(n=Sum("n"))["n"] or 0
 
 
-def device_license_held_count() -> int:
-    """
-    How many of the scoped company's licenses its devices hold, pending or
-    registered (for ``license_counts``): the registered ones from the tally,
-    the pending ones counted (they are few, and indexed).
-    """
-    registered = DeviceTally.objects.filter(licensed=True).aggregate(n=Sum("n"))["n"] or 0
-    return registered + Device.objects.filter(registered_at__isnull=True, license__isnull=False).order_by().count()
-
-
 def device_search_q(search: DeviceSearch, *, now: datetime.datetime | None = None) -> Q:
     """
     Case-insensitive substring match on every non-empty box, and every filter

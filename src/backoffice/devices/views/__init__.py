@@ -50,7 +50,6 @@ from backoffice.devices.selectors import (
     DeviceSearch,
     device_filters,
     device_get_for_company,
-    device_license_held_count,
     device_page,
     device_registered_count,
     device_registered_list,
@@ -127,7 +126,7 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
     context |= {
         "page_sizes": PAGE_SIZES,
         "filters": device_filters(user=request.user, search=search),
-        "counts": license_counts(held=device_license_held_count()),
+        "counts": license_counts(),
         "chart": [
             (piece, "?" + urlencode({**list_query, FILTER_VERSION: version.version or NOT_REPORTED}))
             for piece, version in zip(
@@ -158,7 +157,7 @@ def _pending_fragment(request: CompanyRequest) -> HttpResponse:
     """The Pending Registrations section, with the license counts swapped out of band."""
     context = {
         "pending": pending_registration_list(user=request.user),
-        "counts": license_counts(held=device_license_held_count()),
+        "counts": license_counts(),
         "oob": True,
     }
     html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)
