@@ -25,8 +25,13 @@ cells with commas, quotes and line breaks), then in the same run:
 """
 
 import argparse
+import contextlib
+import cProfile
+import ctypes
 import datetime
+import gc
 import os
+import pstats
 import resource
 import statistics
 import sys
@@ -53,7 +58,7 @@ from django.db import connection, models  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from backoffice.devices.models import Device, version_sort_key  # noqa: E402
-from backoffice.devices.selectors import DeviceSearch  # noqa: E402
+from backoffice.devices.selectors import DeviceSearch, device_report_statistics  # noqa: E402
 from backoffice.devices.selectors.report import device_report_copy_sql, device_report_rows_query  # noqa: E402
 from backoffice.documents.choices import DocumentKind  # noqa: E402
 from backoffice.documents.models import Document  # noqa: E402
@@ -230,6 +235,13 @@ def copy_statements(user: User) -> tuple[tuple[str, list[Any]], tuple[str, list[
     return report, (f"COPY ({inner}) TO STDOUT (FORMAT csv)", list(params))
 
 
+def statistics_queries(user: User) -> int:
+    """The report's statistics block alone (its aggregate queries), as the view counts it."""
+    with company_scope(user.company):
+        device_report_statistics(user=user, search=DeviceSearch.from_query({}))
+    return 0
+
+
 def copy_bytes(statement: tuple[str, list[Any]]) -> int:
     """Run a COPY ... TO STDOUT and read it in full; the number of bytes."""
     total = 0
@@ -255,14 +267,20 @@ def report_size(http: Client) -> int:
     return total
 
 
-def median_seconds(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    size = fn()  # warm-up
-    samples = []
+def interleaved(cases: dict[str, Callable[[], int]], repeat: int) -> dict[str, tuple[list[float], int]]:
+    """
+    Run every case once for warm-up, then ``repeat`` rounds of every case one
+    after the other, so that a change in the machine's load hits every case
+    alike: per case the seconds of each round and the size it returned.
+    """
+    sizes = {name: fn() for name, fn in cases.items()}
+    samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
-        started = time.perf_counter()
-        size = fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), size
+        for name, fn in cases.items():
+            started = time.perf_counter()
+            sizes[name] = fn()
+            samples[name].append(time.perf_counter() - started)
+    return {name: (samples[name], sizes[name]) for name in cases}
 
 
 def check_output(body: bytes, devices: int) -> None:
@@ -300,12 +318,23 @@ def _status_kb(name: str) -> int:
     raise CheckFailed(f"no {name} in /proc/self/status")
 
 
+def _release_free_memory() -> None:
+    """Collect garbage and hand freed heap back to the system, so that growth from here shows in the RSS."""
+    gc.collect()
+    # Not glibc: no trim, and the RSS baseline is looser (the figure stays honest).
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def memory_growth(http: Client) -> tuple[float, float, float, int]:
     """
     Stream the report once for the resident set, once under tracemalloc:
-    (RSS growth MB, tracemalloc peak MB, ru_maxrss MB after, bytes).
+    (RSS growth MB, tracemalloc peak MB, ru_maxrss MB after, bytes). No
+    warm-up of the same size: the throughput runs before have loaded the
+    code, and a warm-up of the same report would hide its growth in heap
+    the allocator keeps.
     """
-    report_size(http)  # warm-up: imports, prepared plans, caches
+    _release_free_memory()
     before = _status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     size = report_size(http)
@@ -324,6 +353,7 @@ def main() -> int:
     parser.add_argument("--memory-devices", type=int, default=1_000_000)
     parser.add_argument("--small-devices", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one report stream, then stop")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run under scripts/with-postgres.sh (PostgreSQL needed).")
@@ -340,21 +370,39 @@ def main() -> int:
     check_output(report_bytes(http), args.devices)
     print("output checks: formula cells neutralised, quoted cells kept, dates in the company's zone: ok")
 
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(report_size, http)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        return 0
+
     report_copy, bare_copy = copy_statements(user)
-    copy_s, copy_size = median_seconds(lambda: copy_bytes(report_copy), args.repeat)
-    bare_s, bare_size = median_seconds(lambda: copy_bytes(bare_copy), args.repeat)
-    product_s, product_size = median_seconds(lambda: report_size(http), args.repeat)
-    print(f"\n{args.devices:,} devices, medians of {args.repeat} runs")
+    runs = interleaved(
+        {
+            "COPY of the report's SELECT (baseline)": lambda: copy_bytes(report_copy),
+            "DeviceReport.csv through Django": lambda: report_size(http),
+            "COPY of the raw row query (information)": lambda: copy_bytes(bare_copy),
+            "the statistics block alone (information)": lambda: statistics_queries(user),
+        },
+        args.repeat,
+    )
+    print(f"\n{args.devices:,} devices, medians of {args.repeat} interleaved rounds")
     print(f"{'what':<44} {'seconds':>8} {'MB':>8} {'MB/s':>8} {'rows/s':>10}")
-    for name, seconds, size in (
-        ("COPY of the report's SELECT (baseline)", copy_s, copy_size),
-        ("COPY of the raw row query (information)", bare_s, bare_size),
-        ("DeviceReport.csv through Django", product_s, product_size),
-    ):
+    for name, (samples, size) in runs.items():
+        seconds = statistics.median(samples)
+        if not size:
+            print(f"{name:<44} {seconds:>8.3f}")
+            continue
         mb = size / 1e6
         print(f"{name:<44} {seconds:>8.3f} {mb:>8.1f} {mb / seconds:>8.1f} {args.devices / seconds:>10,.0f}")
-    ratio = (product_size / product_s) / (copy_size / copy_s)
-    print(f"ratio product / COPY (bytes/s): {ratio:.2f} (aim >= 0.5)")
+    (copy_samples, copy_size), (product_samples, product_size) = list(runs.values())[:2]
+    ratio = (product_size / statistics.median(product_samples)) / (copy_size / statistics.median(copy_samples))
+    # The same ratio round by round (each round's two runs close together in time).
+    rounds = sorted((product_size / p) / (copy_size / c) for p, c in zip(product_samples, copy_samples, strict=True))
+    print(
+        f"ratio product / COPY (bytes/s): {ratio:.2f} (aim >= 0.5); "
+        f"round by round {', '.join(f'{r:.2f}' for r in rounds)}"
+    )
 
     small = company_with_admin("Bench Report Small Co", "small@example.com")
     populate(small.company, start=0, count=args.small_devices)
