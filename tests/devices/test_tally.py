@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from backoffice.device_api.selectors import device_license_is_active
 from backoffice.devices.codes import code_normalize
-from backoffice.devices.models import Device, DeviceTally
+from backoffice.devices.models import Device, DeviceLicenseTally, DeviceTally
 from backoffice.devices.selectors import (
     DeviceSearch,
     device_filters,
@@ -125,6 +125,28 @@ def fresh_license_tally(company) -> dict[tuple, int]:
         return counts
 
 
+def fresh_device_license_tally(company) -> dict[tuple, int]:
+    """The device license tally's rows as a fresh COUNT of the company's registered devices gives them."""
+    with scopes_disabled():
+        counts: dict[tuple, int] = {}
+        for device in Device.objects.filter(company=company, registered_at__isnull=False).select_related("license"):
+            license = device.license
+            key = (
+                device.team_id,
+                license is not None,
+                bool(license and license.is_suspended),
+                (license.expires_on if license else None) or NO_EXPIRY,
+            )
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+def device_license_tally(company) -> dict[tuple, int]:
+    with scopes_disabled():
+        rows = DeviceLicenseTally.objects.filter(company=company).exclude(n=0)
+        return {(r.team_id, r.licensed, r.is_suspended, r.expires_on): r.n for r in rows}
+
+
 def license_tally(company) -> dict[tuple, int]:
     with scopes_disabled():
         rows = LicenseTally.objects.filter(company=company).exclude(n=0)
@@ -145,11 +167,15 @@ def assert_tally_exact(*companies) -> None:
     for company in companies:
         assert tally_counts(company) == fresh_counts(company), f"the tally of {company} is wrong"
         assert license_tally(company) == fresh_license_tally(company), f"the license tally of {company} is wrong"
+        assert device_license_tally(company) == fresh_device_license_tally(company), (
+            f"the device license tally of {company} is wrong"
+        )
         with company_scope(company):
             assert license_counts() == fresh_license_counts()
     with scopes_disabled():
         assert not DeviceTally.objects.filter(n__lt=0).exists(), "a tally row fell below zero"
         assert not LicenseTally.objects.filter(n__lt=0).exists(), "a license tally row fell below zero"
+        assert not DeviceLicenseTally.objects.filter(n__lt=0).exists(), "a device license tally row fell below zero"
 
 
 class Fleet:
@@ -446,6 +472,17 @@ def test_concurrent_bulk_moves_and_registrations_leave_the_tally_exact(company_a
         outcomes = race(
             partial(fleet.run, "delete", len(fleet.devices()) - 1, 0),
             partial(license_suspend, acting_user=OPERATOR_COMMAND, license=doomed.license),
+            jitter=0.02 if round_number % 2 else 0.0,
+        )
+        assert [outcome_label(outcome) for outcome in outcomes] == ["ok", "ok"]
+        assert_tally_exact(company_a, company_b)
+        # A device moved to another team while its license is suspended or lifted.
+        with company_scope(company_a):
+            moving = next(d for d in fleet.devices(registered=True) if d.license_id)
+        lift = license_unsuspend if moving.license.is_suspended else license_suspend
+        outcomes = race(
+            partial(_move, fleet, [moving.pk], teams[(round_number + 2) % 4]),
+            partial(lift, acting_user=OPERATOR_COMMAND, license=moving.license),
             jitter=0.02 if round_number % 2 else 0.0,
         )
         assert [outcome_label(outcome) for outcome in outcomes] == ["ok", "ok"]

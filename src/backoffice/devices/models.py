@@ -98,9 +98,26 @@ class Device(CompanyOwnedModel):
             models.Index(fields=["company", "registered_at"], name="devices_dev_company_reg_idx"),
             models.Index(fields=["company", "nickname"], name="devices_dev_company_nick_idx"),
             models.Index(fields=["company", "app_version"], name="devices_dev_company_ver_idx"),
-            models.Index(fields=["company", "platform"], name="devices_dev_company_plat_idx"),
-            models.Index(fields=["company", "app_version_key"], name="devices_dev_company_verkey_idx"),
-            models.Index(fields=["company", "last_check_in_at"], name="devices_dev_company_seen_idx"),
+            # The Active Devices list in each of its orders on the device's own
+            # columns (the key, then nickname and id, as the list breaks ties),
+            # registered devices only: a page's ids are read from the index in
+            # order, however deep; the Platform filter and the Last seen
+            # counts use them too.
+            *(
+                models.Index(
+                    fields=["company", *dict.fromkeys([column, "nickname"]), "id"],
+                    condition=models.Q(registered_at__isnull=False),
+                    name=f"devices_dev_reg_{short}_idx",
+                )
+                for column, short in (
+                    ("nickname", "nick"),
+                    ("platform", "plat"),
+                    ("registered_at", "date"),
+                    ("changed_at", "chg"),
+                    ("last_check_in_at", "seen"),
+                    ("app_version_key", "ver"),
+                )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -351,3 +368,33 @@ class DeviceTally(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.team_id} {self.platform} {self.app_version}: {self.n}"
+
+
+class DeviceLicenseTally(CompanyOwnedModel):
+    """
+    How many registered devices of a team hold a license in one state
+    (suspended or not, its expiry date) or none: the License status filter's
+    counts are summed from these rows, each row's status taken on the day
+    asked, instead of joining every device to its license.
+
+    Kept by the database like ``DeviceTally`` (triggers of migration 0015 on
+    the devices and on their licenses' suspension and expiry).
+    ``expires_on`` is ``licensing.models.NO_EXPIRY`` for a license without
+    an expiry date, and for no license (``licensed`` false).
+    """
+
+    team = models.ForeignKey("organization.Team", on_delete=models.CASCADE, related_name="+")
+    licensed = models.BooleanField()
+    is_suspended = models.BooleanField()
+    expires_on = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "team", "licensed", "is_suspended", "expires_on"], name="devices_license_tally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.licensed} {self.is_suspended} {self.expires_on}: {self.n}"

@@ -25,18 +25,6 @@ def license_active_q(*, day: datetime.date | None = None, prefix: str = "") -> Q
     return license_status_q(LicenseStatus.ACTIVE, day=day, prefix=prefix)
 
 
-def license_inactive_q(*, day: datetime.date | None = None, prefix: str = "") -> Q:
-    """
-    A filter for licenses that are not Active on ``day`` (today by default):
-    suspended, or past their expiry. Written as the two conditions the
-    license indexes serve (suspended; expiry before ``day``), so that the
-    few inactive licenses are found without reading the others. Through a
-    nullable relation (``prefix``), a missing license matches neither.
-    """
-    day = day or timezone.localdate()
-    return Q(**{f"{prefix}is_suspended": True}) | Q(**{f"{prefix}expires_on__lt": day})
-
-
 # Which licenses are held by a registration code that expired before the
 # device was registered. Devices (above this app) know what an expired code
 # is; they set the filter from their AppConfig.ready, as they set the

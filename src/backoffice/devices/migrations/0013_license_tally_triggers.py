@@ -40,7 +40,10 @@ def _license_of(device_row, held, sign):
     if sign > 0:
         return (
             f'INSERT INTO {TALLY} ({KEY}, "n") SELECT {license_state}, 1 FROM "licensing_license" l '
-            f'WHERE l."id" = {device_row}."license_id" ON CONFLICT ({KEY}) DO UPDATE SET "n" = "n" + 1;'
+            f'WHERE l."id" = {device_row}."license_id" '
+            # Not while the company itself is being deleted (a test database's flush).
+            f'AND EXISTS (SELECT 1 FROM "tenancy_company" c WHERE c."id" = l."company_id") '
+            f'ON CONFLICT ({KEY}) DO UPDATE SET "n" = "n" + 1;'
         )
     return (
         f'UPDATE {TALLY} SET "n" = "n" - 1 WHERE ({KEY}) = '

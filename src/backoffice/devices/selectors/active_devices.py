@@ -1,13 +1,13 @@
 """Reads of the Active Devices page: the visible devices, the search and the versions chart."""
 
 import datetime
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -15,9 +15,11 @@ from django.utils import timezone
 from backoffice.core.pagination import DEFAULT_PAGE_SIZE, page_size_parse, paginate
 from backoffice.core.text import id_parse, text_is_clean
 from backoffice.devices.last_seen import STATE_LABELS, STATES, last_seen_q
-from backoffice.devices.models import Device, DeviceTally
+from backoffice.devices.models import Device, DeviceLicenseTally, DeviceTally
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.selectors import license_inactive_q, license_status_q
+from backoffice.licensing.models import NO_EXPIRY, License
+from backoffice.licensing.selectors import license_status_q
+from backoffice.organization.models import Team
 from backoffice.organization.selectors import team_visible_queryset
 from backoffice.tenancy.models import User
 
@@ -224,7 +226,15 @@ def device_registered_list(
         device_visible_queryset(user=user)
         .filter(registered_at__isnull=False)
         .select_related("team", "license")
-        .annotate(shown_time_zone=Coalesce(NullIf(F("time_zone"), Value("")), F("team__time_zone")))
+        # The team's time zone by a scalar subquery rather than a join, so
+        # that the page's ids query (the deferred join) reads the devices
+        # table alone when the sort needs nothing else.
+        .annotate(
+            shown_time_zone=Coalesce(
+                NullIf(F("time_zone"), Value("")),
+                Subquery(Team.objects.filter(pk=OuterRef("team_id")).values("time_zone")[:1]),
+            )
+        )
     )
     if search is not None:
         devices = devices.filter(device_search_q(search))
@@ -238,10 +248,23 @@ def device_registered_list(
         # planner from walking the sort's index in the hope of meeting 50
         # matches early, which reads most of the fleet when they sort late.
         first = Coalesce(F(keys[0]), F(keys[0]))
+    # Empty values sort last both ways; only the columns that can be empty
+    # say so, so that the others read their index backwards when descending.
     ordering = [
-        key.desc(nulls_last=True) if descending else key.asc(nulls_last=True) for key in (first, *map(F, keys[1:]))
+        _ordered(key, descending=descending, nullable=name in NULLABLE_SORT_KEYS)
+        for key, name in zip((first, *map(F, keys[1:])), keys, strict=True)
     ]
     return devices.order_by(*ordering)
+
+
+# The sort keys that may be empty for a registered device.
+NULLABLE_SORT_KEYS = frozenset({"license__number", "last_check_in_at", "shown_time_zone"})
+
+
+def _ordered(key: Any, *, descending: bool, nullable: bool) -> Any:
+    if not nullable:
+        return key.desc() if descending else key.asc()
+    return key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
 
 
 def device_page(
@@ -459,7 +482,11 @@ def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime |
         (FILTER_LAST_SEEN, "Last seen", LAST_SEEN_FILTER_CHOICES, lambda value: last_seen_filter_q(value, now=now)),
     ):
         if tally is not None:
-            counts = _counts_beside_the_usual(name, registered, tally, choice_q, now=now)
+            if name == FILTER_LICENSE:
+                by_choice = _license_counts_from_tally(user=user, day=day)
+            else:
+                by_choice = _last_seen_counts_beside_the_usual(registered, tally, now=now)
+            counts = {f"c{index}": by_choice[value] for index, (value, _) in enumerate(choices)}
         else:
             condition = rest(name)
             counts = matching.aggregate(
@@ -480,49 +507,52 @@ def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime |
 
 
 # Of the choices that split every device exactly once, the one most devices
-# of a healthy fleet are in (an active license, online), and the others.
-_USUAL_CHOICE = {FILTER_LICENSE: LicenseStatus.ACTIVE.value, FILTER_LAST_SEEN: STATES[0]}
-_PARTITION = {
-    FILTER_LICENSE: (*(status.value for status in LicenseStatus), LICENSE_NONE),
-    FILTER_LAST_SEEN: STATES,
-}
+# of a healthy fleet are in (online), and the others.
+_USUAL_STATE = STATES[0]
 
 
-def _counts_beside_the_usual(
-    name: str,
-    registered: QuerySet[Device],
-    tally: list[dict[str, Any]],
-    choice_q: Callable[[str], Q],
-    *,
-    now: datetime.datetime,
+def _license_counts_from_tally(*, user: User, day: datetime.date) -> dict[str, int]:
+    """
+    How many registered devices ``user`` may see are in each License status
+    choice on ``day``, summed from ``DeviceLicenseTally`` (each row's status
+    taken on ``day``): one query over a few rows.
+    """
+    tally = DeviceLicenseTally.objects.filter(n__gt=0)
+    if user.is_team_administrator:
+        tally = tally.filter(team_id=user.team_id or 0)
+    counts = {value: 0 for value, _ in LICENSE_FILTER_CHOICES}
+    for row in tally.values("licensed", "is_suspended", "expires_on", "n").order_by():
+        if not row["licensed"]:
+            counts[LICENSE_NONE] += row["n"]
+            continue
+        expires_on = None if row["expires_on"] == NO_EXPIRY else row["expires_on"]
+        status = License(is_suspended=row["is_suspended"], expires_on=expires_on).status_on(day)
+        counts[status.value] += row["n"]
+    return counts
+
+
+def _last_seen_counts_beside_the_usual(
+    registered: QuerySet[Device], tally: list[dict[str, Any]], *, now: datetime.datetime
 ) -> dict[str, int]:
     """
-    The counts of filter ``name``'s choices with no search, without counting
-    the whole fleet: the choices other than the usual one (an active
-    license, online) are counted over the devices outside it, which indexes
-    reach (licenses suspended or past their expiry; check-ins older than the
-    online window, or none), devices without a license come from the tally,
-    and the usual choice is what the tally's total leaves. The cost follows
-    the devices that need attention, not the size of the fleet. Keyed
-    ``c<index>`` as ``device_filters`` reads them.
+    The Last seen choices' counts with no search, without counting the whole
+    fleet: every choice but Online is counted over the devices outside it
+    (check-ins older than the online window, or none), which the last-seen
+    index reaches, and Online is what the tally's total leaves. The cost
+    follows the devices not seen lately, not the size of the fleet.
     """
-    choices = [value for value, _ in (LICENSE_FILTER_CHOICES if name == FILTER_LICENSE else LAST_SEEN_FILTER_CHOICES)]
-    usual = _USUAL_CHOICE[name]
-    counted = [value for value in choices if value not in (usual, LICENSE_NONE)]
-    if name == FILTER_LICENSE:
-        outside = license_inactive_q(day=timezone.localdate(now), prefix="license__")
-    else:
-        outside = Q()
-        for value in _PARTITION[name]:
-            if value != usual:
-                outside |= choice_q(value)
-    found = registered.filter(outside).aggregate(**{value: Count("id", filter=choice_q(value)) for value in counted})
-    counts = {value: found[value] or 0 for value in counted}
-    if name == FILTER_LICENSE:
-        counts[LICENSE_NONE] = sum(row["n"] for row in tally if not row["licensed"])
+    others = [value for value, _ in LAST_SEEN_FILTER_CHOICES if value != _USUAL_STATE]
+    outside = Q()
+    for state in STATES:
+        if state != _USUAL_STATE:
+            outside |= last_seen_q(state, now=now)
+    found = registered.filter(outside).aggregate(
+        **{value: Count("id", filter=last_seen_filter_q(value, now=now)) for value in others}
+    )
+    counts = {value: found[value] or 0 for value in others}
     total = sum(row["n"] for row in tally)
-    counts[usual] = total - sum(counts[value] for value in _PARTITION[name] if value != usual)
-    return {f"c{index}": counts[value] for index, value in enumerate(choices)}
+    counts[_USUAL_STATE] = total - sum(counts[state] for state in STATES if state != _USUAL_STATE)
+    return counts
 
 
 def _filter(

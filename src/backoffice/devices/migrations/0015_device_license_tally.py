@@ -1,0 +1,266 @@
+"""
+The registered devices' license tally (``DeviceLicenseTally``): one row per
+company, team and license state (none; suspended or not, and its expiry
+date) with how many registered devices share them, kept by triggers on
+``devices_device`` and on the suspension and expiry of ``licensing_license``,
+and filled here from the devices already stored.
+
+PostgreSQL: statement-level triggers over the transition tables. A device
+statement first locks (FOR SHARE, in id order) the licenses of the rows
+whose tally key changes, so that a concurrent change of such a license
+waits, then sees the device as it was committed; a license statement finds
+the holders as they are. Lock order: the device rows, their licenses, the
+license tally's rows, this tally's rows, then the device tally's (triggers
+fire in name order). SQLite (one writer at a time): row triggers.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+TALLY = '"devices_devicelicensetally"'
+KEY = '"company_id", "team_id", "licensed", "is_suspended", "expires_on"'
+NO_EXPIRY = "'9999-12-31'"
+_UPSERT = f'ON CONFLICT ({KEY}) DO UPDATE SET "n" = {TALLY}."n" + EXCLUDED."n"'
+
+
+def _device_state(row):
+    """The tally key of device ``row``, its license joined as ``l`` (LEFT JOIN)."""
+    return (
+        f'{row}."company_id", {row}."team_id", l."id" IS NOT NULL, COALESCE(l."is_suspended", false), '
+        f'COALESCE(l."expires_on", {NO_EXPIRY})'
+    )
+
+
+def _sqlite_state(row):
+    return _device_state(row).replace("false", "0")
+
+
+def _sqlite_add(row, sign):
+    if sign > 0:
+        return (
+            f'INSERT INTO {TALLY} ({KEY}, "n") SELECT {_sqlite_state(row)}, 1 FROM (SELECT 1) '
+            f'LEFT JOIN "licensing_license" l ON l."id" = {row}."license_id" WHERE 1 '
+            f'ON CONFLICT ({KEY}) DO UPDATE SET "n" = "n" + 1;'
+        )
+    return (
+        f'UPDATE {TALLY} SET "n" = "n" - 1 WHERE ({KEY}) = (SELECT {_sqlite_state(row)} FROM (SELECT 1) '
+        f'LEFT JOIN "licensing_license" l ON l."id" = {row}."license_id");'
+    )
+
+
+_SQLITE_CHANGED = " OR ".join(
+    [
+        '(OLD."registered_at" IS NULL) IS NOT (NEW."registered_at" IS NULL)',
+        *(f'OLD."{column}" IS NOT NEW."{column}"' for column in ("company_id", "team_id", "license_id")),
+    ]
+)
+
+
+def _sqlite_license(row, held_state, sign):
+    """Move the registered holder of license ``row`` into or out of its state ``held_state`` (``OLD``/``NEW``)."""
+    state = (
+        f'd."company_id", d."team_id", 1, {held_state}."is_suspended", COALESCE({held_state}."expires_on", {NO_EXPIRY})'
+    )
+    holder = f'FROM "devices_device" d WHERE d."license_id" = {row}."id" AND d."registered_at" IS NOT NULL'
+    if sign > 0:
+        return (
+            f'INSERT INTO {TALLY} ({KEY}, "n") SELECT {state}, 1 {holder} '
+            f'ON CONFLICT ({KEY}) DO UPDATE SET "n" = "n" + 1;'
+        )
+    return f'UPDATE {TALLY} SET "n" = "n" - 1 WHERE ({KEY}) = (SELECT {state} {holder});'
+
+
+SQLITE_FORWARDS = [
+    f"""
+    CREATE TRIGGER "devices_license_tally_insert" AFTER INSERT ON "devices_device"
+    WHEN NEW."registered_at" IS NOT NULL
+    BEGIN {_sqlite_add("NEW", 1)} END
+    """,
+    f"""
+    CREATE TRIGGER "devices_license_tally_delete" AFTER DELETE ON "devices_device"
+    WHEN OLD."registered_at" IS NOT NULL
+    BEGIN {_sqlite_add("OLD", -1)} END
+    """,
+    f"""
+    CREATE TRIGGER "devices_license_tally_update" AFTER UPDATE OF
+      "company_id", "team_id", "license_id", "registered_at" ON "devices_device"
+    WHEN {_SQLITE_CHANGED}
+    BEGIN
+      {_sqlite_add("OLD", -1)[:-1]} AND OLD."registered_at" IS NOT NULL;
+      {_sqlite_add("NEW", 1).replace("WHERE 1", 'WHERE NEW."registered_at" IS NOT NULL')}
+    END
+    """,
+    f"""
+    CREATE TRIGGER "devices_license_tally_license" AFTER UPDATE OF "is_suspended", "expires_on"
+    ON "licensing_license"
+    WHEN OLD."is_suspended" IS NOT NEW."is_suspended" OR OLD."expires_on" IS NOT NEW."expires_on"
+    BEGIN
+      {_sqlite_license("OLD", "OLD", -1)}
+      {_sqlite_license("NEW", "NEW", 1)}
+    END
+    """,
+]
+SQLITE_BACKWARDS = [
+    f'DROP TRIGGER IF EXISTS "devices_license_tally_{name}"' for name in ("insert", "delete", "update", "license")
+]
+
+
+def _counted(rows, sign):
+    return (
+        f'SELECT {_device_state("r")}, {sign} AS "d", r."license_id" FROM {rows} r '
+        f'LEFT JOIN "licensing_license" l ON l."id" = r."license_id" WHERE r."registered_at" IS NOT NULL'
+    )
+
+
+_CHANGES = {
+    "INSERT": _counted("new_rows", 1),
+    "DELETE": _counted("old_rows", -1),
+    "UPDATE": f"{_counted('new_rows', 1)} UNION ALL {_counted('old_rows', -1)}",
+}
+_COLUMNS = f'{KEY}, "d", "license_id"'
+
+
+_CHANGED_ROW = (
+    '(n."company_id", n."team_id", n."license_id", n."registered_at" IS NULL) IS DISTINCT FROM '
+    '(o."company_id", o."team_id", o."license_id", o."registered_at" IS NULL)'
+)
+# The licenses of the device rows whose tally key changes, to lock first.
+_TOUCHED = {
+    "INSERT": 'SELECT "license_id" FROM new_rows WHERE "registered_at" IS NOT NULL',
+    "DELETE": 'SELECT "license_id" FROM old_rows WHERE "registered_at" IS NOT NULL',
+    "UPDATE": (
+        f'SELECT n."license_id" FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE {_CHANGED_ROW} '
+        f'UNION SELECT o."license_id" FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE {_CHANGED_ROW}'
+    ),
+}
+
+
+def _apply_devices(operation):
+    # The licenses are locked first, then the changes read with their state
+    # as it is now (each statement of the function sees what has committed).
+    return f"""
+        PERFORM 1 FROM "licensing_license" l WHERE l."id" IN ({_TOUCHED[operation]})
+        ORDER BY l."id" FOR SHARE OF l;
+        INSERT INTO {TALLY} ({KEY}, "n")
+        SELECT {KEY}, SUM("d") FROM ({_CHANGES[operation]}) AS "c" ({_COLUMNS})
+        GROUP BY {KEY} HAVING SUM("d") <> 0 ORDER BY {KEY}
+        {_UPSERT};"""
+
+
+def _apply_licenses():
+    def holders(rows, sign):
+        return (
+            f'SELECT d."company_id", d."team_id", true, r."is_suspended", COALESCE(r."expires_on", {NO_EXPIRY}), '
+            f'{sign} FROM {rows} r JOIN "devices_device" d ON d."license_id" = r."id" '
+            f'WHERE d."registered_at" IS NOT NULL'
+        )
+
+    return f"""
+        INSERT INTO {TALLY} ({KEY}, "n")
+        SELECT {KEY}, SUM("d") FROM ({holders("new_rows", 1)} UNION ALL {holders("old_rows", -1)})
+          AS "c" ({KEY}, "d")
+        GROUP BY {KEY} HAVING SUM("d") <> 0 ORDER BY {KEY}
+        {_UPSERT};"""
+
+
+POSTGRESQL_FORWARDS = [
+    'LOCK TABLE "licensing_license", "devices_device" IN SHARE ROW EXCLUSIVE MODE',
+    f"""
+    CREATE FUNCTION "devices_license_tally_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN {_apply_devices("INSERT")}
+      ELSIF TG_OP = 'DELETE' THEN {_apply_devices("DELETE")}
+      ELSE {_apply_devices("UPDATE")}
+      END IF;
+      RETURN NULL;
+    END $$
+    """,
+    f"""
+    CREATE FUNCTION "devices_license_tally_license_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN {_apply_licenses()}
+      RETURN NULL;
+    END $$
+    """,
+    """CREATE TRIGGER "devices_license_tally_insert" AFTER INSERT ON "devices_device"
+    REFERENCING NEW TABLE AS "new_rows" FOR EACH STATEMENT EXECUTE FUNCTION "devices_license_tally_apply"()""",
+    """CREATE TRIGGER "devices_license_tally_delete" AFTER DELETE ON "devices_device"
+    REFERENCING OLD TABLE AS "old_rows" FOR EACH STATEMENT EXECUTE FUNCTION "devices_license_tally_apply"()""",
+    """CREATE TRIGGER "devices_license_tally_update" AFTER UPDATE ON "devices_device"
+    REFERENCING OLD TABLE AS "old_rows" NEW TABLE AS "new_rows"
+    FOR EACH STATEMENT EXECUTE FUNCTION "devices_license_tally_apply"()""",
+    """CREATE TRIGGER "devices_license_tally_license" AFTER UPDATE ON "licensing_license"
+    REFERENCING OLD TABLE AS "old_rows" NEW TABLE AS "new_rows"
+    FOR EACH STATEMENT EXECUTE FUNCTION "devices_license_tally_license_apply"()""",
+]
+POSTGRESQL_BACKWARDS = [
+    *(
+        f'DROP TRIGGER IF EXISTS "devices_license_tally_{event}" ON "devices_device"'
+        for event in ("insert", "delete", "update")
+    ),
+    'DROP TRIGGER IF EXISTS "devices_license_tally_license" ON "licensing_license"',
+    'DROP FUNCTION IF EXISTS "devices_license_tally_apply"()',
+    'DROP FUNCTION IF EXISTS "devices_license_tally_license_apply"()',
+]
+
+BACKFILL = f"""
+    INSERT INTO {TALLY} ({KEY}, "n")
+    SELECT {_device_state("r")}, COUNT(*) FROM "devices_device" r
+    LEFT JOIN "licensing_license" l ON l."id" = r."license_id"
+    WHERE r."registered_at" IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def forwards(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    for statement in {"sqlite": SQLITE_FORWARDS, "postgresql": POSTGRESQL_FORWARDS}.get(vendor, []):
+        schema_editor.execute(statement)
+    schema_editor.execute(BACKFILL.replace("false", "0") if vendor == "sqlite" else BACKFILL)
+
+
+def backwards(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    for statement in {"sqlite": SQLITE_BACKWARDS, "postgresql": POSTGRESQL_BACKWARDS}.get(vendor, []):
+        schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("devices", "0014_device_registered_nickname_index"),
+        ("organization", "0004_client_unique_name_per_type"),
+        ("tenancy", "0004_company_audit_log_for_viewers"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="DeviceLicenseTally",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("licensed", models.BooleanField()),
+                ("is_suspended", models.BooleanField()),
+                ("expires_on", models.DateField()),
+                ("n", models.IntegerField(default=0)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.company"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="organization.team"
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("company", "team", "licensed", "is_suspended", "expires_on"),
+                        name="devices_license_tally_key",
+                    )
+                ],
+            },
+        ),
+        migrations.RunPython(forwards, backwards, elidable=False),
+    ]
