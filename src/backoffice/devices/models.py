@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django_scopes import ScopedManager
 
 from backoffice.core.models import CompanyOwnedModel
@@ -13,6 +13,8 @@ from backoffice.devices.choices import ClientScope, ClientSelectionType, Functio
 
 _VERSION_PARTS = re.compile(r"[0-9]+|[^0-9]+")
 VERSION_KEY_MAX_LENGTH = 200
+# Where a device never seen sorts in "last seen, latest first" (last): the earliest instant.
+NEVER_SEEN_SORTS_AS = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
 
 
 def version_sort_key(version: str) -> str:
@@ -117,6 +119,15 @@ class Device(CompanyOwnedModel):
                     ("last_check_in_at", "seen"),
                     ("app_version_key", "ver"),
                 )
+            ),
+            # "Last seen, latest first" with the devices never seen last.
+            models.Index(
+                "company",
+                Coalesce("last_check_in_at", models.Value(NEVER_SEEN_SORTS_AS)),
+                "nickname",
+                "id",
+                condition=models.Q(registered_at__isnull=False),
+                name="devices_dev_reg_seen2_idx",
             ),
         ]
 

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.utils import timezone
 from backoffice.core.pagination import DEFAULT_PAGE_SIZE, page_size_parse, paginate
 from backoffice.core.text import id_parse, text_is_clean
 from backoffice.devices.last_seen import STATE_LABELS, STATES, last_seen_q
-from backoffice.devices.models import Device, DeviceLicenseTally, DeviceTally
+from backoffice.devices.models import NEVER_SEEN_SORTS_AS, Device, DeviceLicenseTally, DeviceTally
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import NO_EXPIRY, License
 from backoffice.licensing.selectors import license_status_q
@@ -242,6 +242,10 @@ def device_registered_list(
     # descending sort is exactly the ascending one reversed.
     keys = (*DEVICE_SORTS.get(sort, DEVICE_SORTS[DEFAULT_DEVICE_SORT]), "nickname", "id")
     first: Any = F(keys[0])
+    if keys[0] == "last_check_in_at" and descending:
+        # Latest first, never seen last: the order of the index on
+        # COALESCE(last check-in, the earliest instant), read backwards.
+        first = never_seen_first(F("last_check_in_at"))
     if search is not None and _boxes_q(search):
         # A text search is served by the trigram indexes, then its matches
         # sorted; sorting by COALESCE(key, key) (the same order) keeps the
@@ -255,6 +259,11 @@ def device_registered_list(
         for key, name in zip((first, *map(F, keys[1:])), keys, strict=True)
     ]
     return devices.order_by(*ordering)
+
+
+def never_seen_first(last_check_in: Any) -> Coalesce:
+    """The last check-in with "never" as the earliest instant (the expression of the index)."""
+    return Coalesce(last_check_in, Value(NEVER_SEEN_SORTS_AS, output_field=DateTimeField()))
 
 
 # The sort keys that may be empty for a registered device.

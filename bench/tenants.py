@@ -1,0 +1,213 @@
+"""
+Benchmark of one company among many in the same PostgreSQL.
+
+    scripts/with-postgres.sh .venv/bin/python bench/tenants.py [--devices 5000] [--companies 1000] [--total 1000000]
+
+It builds a company of ``--devices`` registered devices (bench/report.py's
+generator: teams, licenses of every status, hostile nicknames, documents) and
+measures, as that company's Administrator and devices, handled in-process:
+its Active Devices page, a nickname search, its DeviceReport.csv, and its
+devices' check-ins (coalesced, and writing). Then it adds ``--companies`` - 1
+other companies with ``--total`` devices in all (one license each), runs
+VACUUM ANALYZE, and measures the same again. It prints each figure in both
+states and the ratio among-many / alone (aim <= 1.2), and exits non-zero when
+one misses it. Each figure is the median of several rounds.
+"""
+
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from report import (  # the same environment and data as bench/report.py
+    PLATFORMS,
+    VERSIONS,
+    company_with_admin,
+    insert_select,
+    populate,
+    sql_array,
+)
+
+from backoffice.devices.codes import credential_digest, credential_generate
+from backoffice.devices.models import Device, DeviceCredential, version_sort_key
+from backoffice.licensing.models import License
+from backoffice.licensing.selectors import license_active_q
+from backoffice.organization.models import Team
+from backoffice.organization.services import company_create
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
+
+ROUNDS = 7
+CHECK_INS = 200
+API = "/api/device/v1"
+CHECK_IN_BODY = json.dumps({"name": "Model 1", "os_type": "Android 14", "platform": "Android", "app_version": "5.4.1"})
+
+
+def median_seconds(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
+    fn()  # warm-up
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def consume(response) -> int:
+    assert response.status_code == 200, response.status_code
+    if response.streaming:
+        return sum(len(chunk) for chunk in response.streaming_content)
+    return len(response.content)
+
+
+def credentials_for(company, n: int) -> list[str]:
+    """Live credentials for ``n`` of the company's devices whose license is active."""
+    with company_scope(company):
+        devices = list(Device.objects.filter(license_active_q(prefix="license__")).order_by("pk")[:n])
+        secrets = [credential_generate() for _ in devices]
+        DeviceCredential.objects.bulk_create(
+            DeviceCredential(company=company, device=device, digest=credential_digest(secret))
+            for device, secret in zip(devices, secrets, strict=True)
+        )
+    return secrets
+
+
+def measure(http: Client, devices_http: Client, secrets: list[str], company) -> dict[str, float]:
+    """Seconds per page, search, report, and per check-in (coalesced, writing)."""
+
+    def check_ins() -> None:
+        for secret in secrets:
+            response = devices_http.post(
+                f"{API}/check-ins",
+                data=CHECK_IN_BODY,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            assert response.status_code == 200, response.content
+
+    def writing_check_ins() -> None:
+        # Last seen two minutes ago: every check-in of the round writes.
+        with scopes_disabled():
+            Device.objects.filter(company=company).update(
+                last_check_in_at=timezone.now() - datetime.timedelta(minutes=2)
+            )
+        started = time.perf_counter()
+        check_ins()
+        writing.append(time.perf_counter() - started)
+
+    writing: list[float] = []
+    figures = {
+        "first page": median_seconds(lambda: consume(http.get("/devices/"))),
+        "nickname search": median_seconds(lambda: consume(http.get("/devices/?nickname=shop+van"))),
+        "report": median_seconds(lambda: consume(http.get("/devices/DeviceReport.csv")), rounds=3),
+        "check-in (coalesced)": median_seconds(check_ins) / len(secrets),
+    }
+    for _ in range(ROUNDS + 1):
+        writing_check_ins()
+    figures["check-in (writing)"] = statistics.median(writing[1:]) / len(secrets)
+    return figures
+
+
+def add_companies(companies: int, total: int) -> None:
+    """``companies`` more companies sharing ``total`` devices, each device with its license."""
+    ids, teams = [], []
+    for n in range(companies):
+        company = company_create(acting_user=OPERATOR_COMMAND, name=f"Other {n:04d}", default_time_zone="UTC")
+        ids.append(company.pk)
+        with company_scope(company):
+            teams.append(Team.objects.get(is_default=True).pk)
+    now = datetime.datetime.now(datetime.UTC)
+    series = ("generate_series(0, %s::int - 1) AS s(i)", [total])
+    company_of = f"(%s::bigint[])[i %% {companies} + 1]"
+    insert_select(
+        License,
+        {
+            "company_id": (company_of, [ids]),
+            "number": ("'O-' || lpad(i::text, 8, '0')", []),
+            "license_type": ("'standard'", []),
+            "expires_on": ("CASE WHEN i %% 50 = 0 THEN DATE '2020-01-01' END", []),
+            "created_at": ("%s", [now]),
+            "changed_at": ("%s", [now]),
+        },
+        series,
+    )
+    keys = tuple(version_sort_key(v) for v in VERSIONS)
+    insert_select(
+        Device,
+        {
+            "company_id": ("l.company_id", []),
+            "team_id": (f"(%s::bigint[])[i %% {companies} + 1]", [teams]),
+            "license_id": ("l.id", []),
+            "nickname": ("'Unit ' || lpad(i::text, 8, '0')", []),
+            "time_zone": ("''", []),
+            "description": ("''", []),
+            "device_name": ("'Model'", []),
+            "device_identifier": ("'OID-' || i", []),
+            "os_type": ("'Android 14'", []),
+            "platform": (f"({sql_array(PLATFORMS)})[i %% {len(PLATFORMS)} + 1]", list(PLATFORMS)),
+            "app_version": (f"({sql_array(VERSIONS)})[i %% {len(VERSIONS)} + 1]", list(VERSIONS)),
+            "app_version_key": (f"({sql_array(keys)})[i %% {len(VERSIONS)} + 1]", list(keys)),
+            "last_check_in_at": ("%s::timestamptz - (i %% 300) * interval '1 second'", [now]),
+            "registered_at": ("%s", [now]),
+            "created_at": ("%s", [now]),
+            "changed_at": ("%s", [now]),
+        },
+        (
+            f"{series[0]} JOIN {License._meta.db_table} l "
+            f"ON l.company_id = {company_of} AND l.number = 'O-' || lpad(i::text, 8, '0')",
+            [*series[1], ids],
+        ),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=5_000)
+    parser.add_argument("--companies", type=int, default=1_000)
+    parser.add_argument("--total", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run under scripts/with-postgres.sh (PostgreSQL needed).")
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    user = company_with_admin("Target Co", "admin@target.example")
+    populate(user.company, start=0, count=args.devices)
+    secrets = credentials_for(user.company, CHECK_INS)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    http, devices_http = Client(), Client()
+    http.force_login(user)
+    alone = measure(http, devices_http, secrets, user.company)
+    started = time.perf_counter()
+    others = args.total - args.devices
+    add_companies(args.companies - 1, others)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    with scopes_disabled():
+        in_database = Device.objects.count()
+    print(
+        f"added {args.companies - 1:,} companies with {others:,} devices in {time.perf_counter() - started:.0f} s "
+        f"({in_database:,} devices in the database)"
+    )
+    among = measure(http, devices_http, secrets, user.company)
+    print(f"{'case':<22} {'alone ms':>9} {'among ms':>9} {'ratio':>7}  aim <= 1.2")
+    missed = False
+    for name, seconds in alone.items():
+        ratio = among[name] / seconds
+        missed |= ratio > 1.2
+        print(
+            f"{name:<22} {seconds * 1000:>9.2f} {among[name] * 1000:>9.2f} {ratio:>6.2f}x  "
+            f"{'met' if ratio <= 1.2 else 'MISSED'}"
+        )
+    return 2 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
