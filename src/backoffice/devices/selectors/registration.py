@@ -1,15 +1,18 @@
 """Reads of the Pending Registrations section and of registration emails."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, FilteredRelation, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
+from backoffice.licensing.selectors import LicenseCounts
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
 
@@ -112,6 +115,114 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
             )
         )
     return rows
+
+
+def pending_registration_fingerprint(*, user: User, counts: LicenseCounts, now: datetime.datetime | None = None) -> str:
+    """
+    A digest of everything the Pending Registrations section and the license
+    counts beside it show to ``user`` at ``now``: it changes whenever one of
+    them would render differently, and only then. The rows (each device's
+    nickname, team, license and registration state, its open code's id,
+    expiry and batch), their emails' delivery state, the license counts, and
+    the parts that follow the clock: whether each code has expired, the
+    "expires in" text of each live one and whether an expired code's license
+    release is due. ``counts`` are the license counts the answer shows
+    (``license_counts()``, counted once for both). Two small queries (the
+    rows with their open code joined, and their emails), whatever the number
+    of rows; no code is decrypted and nothing is rendered.
+    """
+    now = now or timezone.now()
+    grace_days = user.company.expired_code_grace_days if user.company else 0
+    live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
+    rows = list(
+        device_visible_queryset(user=user)
+        .annotate(
+            live=live,
+            live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
+        )
+        .filter(Q(registered_at__isnull=True) | Q(live__pk__isnull=False))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "nickname",
+            "changed_at",
+            "registered_at",
+            "team__name",
+            "license_id",
+            "license__number",
+            "license__license_type",
+            "live__pk",
+            "live__expires_at",
+            "live__batch_id",
+            "live_has_copy",
+        )
+    )
+    digest = hashlib.sha256()
+    code_ids, batch_ids = [], set()
+    for row in rows:
+        code_id, expires_at, batch_id = row[8], row[9], row[10]
+        clock: tuple[object, ...] = ()
+        if code_id is not None:
+            code_ids.append(code_id)
+            if batch_id is not None:
+                batch_ids.add(batch_id)
+            if expires_at > now:
+                clock = ("live", timeuntil(expires_at, now))
+            else:
+                release_due = (
+                    row[3] is None
+                    and row[5] is not None
+                    and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
+                )
+                clock = ("expired", release_due)
+        digest.update(repr((row, clock)).encode())
+    if code_ids:
+        emails = (
+            OutboxEmail.objects.filter(Q(registration_code_id__in=code_ids) | Q(batch_id__in=batch_ids))
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "registration_code_id",
+                "batch_id",
+                "recipient",
+                "state",
+                "attempts",
+                "sent_at",
+                "next_attempt_at",
+                "last_error",
+            )
+        )
+        digest.update(repr(list(emails)).encode())
+    digest.update(repr((grace_days, counts.total, counts.free)).encode())
+    return digest.hexdigest()
+
+
+def pending_code_for_qr(
+    *, user: User, device_id: object, code_id: object = None, now: datetime.datetime | None = None
+) -> tuple[str, datetime.datetime]:
+    """
+    The formatted live code of device ``device_id`` and when it expires, for
+    its QR image: the code the Pending Registrations row shows. ``code_id``,
+    when given, must be that code's id (the row's image names the code it
+    was drawn for, so a replaced code's image is never served for the new
+    one). Http404 alike for a missing device, another company's, another
+    team's (Team Administrator), a device without a live code, a code that
+    is not ``code_id`` and a code whose copy is gone.
+    """
+    now = now or timezone.now()
+    try:
+        codes = RegistrationCode.objects.live(now).filter(
+            device__in=device_visible_queryset(user=user).filter(pk=int(str(device_id)))
+        )
+        if code_id is not None:
+            codes = codes.filter(pk=int(str(code_id)))
+        registration_code = codes.get()
+    except (RegistrationCode.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such registration code") from None
+    plain = code_unseal(registration_code.sealed_code)
+    if not plain:
+        raise Http404("No such registration code")
+    return code_format(plain), registration_code.expires_at
 
 
 def pending_nickname_taken(*, nickname: str, exclude_device_id: int | None = None) -> bool:
