@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from backoffice.core.charts import pie_slices
@@ -285,6 +285,7 @@ def pending_registrations(request: CompanyRequest) -> HttpResponse:
 
 
 @device_writer_required
+@require_safe
 def registration_code_qr(request: CompanyRequest, pk: int) -> HttpResponse:
     """
     The QR image (SVG) of device ``pk``'s live code, loaded only when its row's
