@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from backoffice.licensing.choices import LicenseStatus
@@ -73,6 +73,24 @@ def license_counts() -> LicenseCounts:
     return LicenseCounts(
         total=counts["total"], free=counts["free"], held_by_expired_codes=counts["held_by_expired_codes"]
     )
+
+
+def license_counts_subqueries() -> dict[str, Subquery]:
+    """
+    ``license_counts()`` as scalar subqueries (``total``, ``free``,
+    ``held_by_expired_codes``), for a read that needs the counts in the same
+    statement as its own rows. Each is NULL when the company has no license.
+    """
+    licenses = License.objects.order_by().values("company_id")
+    filters = {
+        "total": None,
+        "free": license_active_q() & Q(device__isnull=True),
+        "held_by_expired_codes": license_held_by_expired_code_q(),
+    }
+    return {
+        name: Subquery(licenses.annotate(n=Count("id", filter=q)).values("n"), output_field=IntegerField())
+        for name, q in filters.items()
+    }
 
 
 def license_free_list() -> QuerySet[License]:

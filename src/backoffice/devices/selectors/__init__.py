@@ -41,6 +41,7 @@ from backoffice.devices.selectors.code_sheet import (
 )
 from backoffice.devices.selectors.config import config_etag, device_effective_config
 from backoffice.devices.selectors.registration import (
+    PendingFingerprint,
     PendingRegistration,
     pending_code_for_qr,
     pending_registration_fingerprint,
@@ -80,6 +81,7 @@ __all__ = [
     "DeviceSearch",
     "Filter",
     "FilterChoice",
+    "PendingFingerprint",
     "PendingRegistration",
     "SavedViewList",
     "VersionSlice",

@@ -4,7 +4,21 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, FilteredRelation, OuterRef, Prefetch, Q
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Concat
 from django.http import Http404
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -12,7 +26,7 @@ from django.utils.timesince import timeuntil
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
-from backoffice.licensing.selectors import LicenseCounts
+from backoffice.licensing.selectors import LicenseCounts, license_counts, license_counts_subqueries
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
 
@@ -117,28 +131,72 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     return rows
 
 
-def pending_registration_fingerprint(*, user: User, counts: LicenseCounts, now: datetime.datetime | None = None) -> str:
+@dataclass(frozen=True)
+class PendingFingerprint:
+    """What ``pending_registration_fingerprint`` read: the digest, and the license counts it covers."""
+
+    digest: str
+    counts: LicenseCounts
+
+
+# One email's delivery state as the fingerprint reads it (ids, recipient,
+# state, attempts, times, error), fields separated by a character no field
+# holds unescaped in the same position.
+_EMAIL_SIGNATURE = Concat(
+    *(
+        part
+        for name in ("id", "state", "attempts", "sent_at", "next_attempt_at", "recipient", "last_error")
+        for part in (Cast(name, output_field=TextField()), Value("\x1f"))
+    ),
+    output_field=TextField(),
+)
+
+
+def pending_registration_fingerprint(*, user: User, now: datetime.datetime | None = None) -> PendingFingerprint:
     """
     A digest of everything the Pending Registrations section and the license
     counts beside it show to ``user`` at ``now``: it changes whenever one of
     them would render differently, and only then. The rows (each device's
     nickname, team, license and registration state, its open code's id,
-    expiry and batch), their emails' delivery state, the license counts, and
-    the parts that follow the clock: whether each code has expired, the
-    "expires in" text of each live one and whether an expired code's license
-    release is due. ``counts`` are the license counts the answer shows
-    (``license_counts()``, counted once for both). Two small queries (the
-    rows with their open code joined, and their emails), whatever the number
-    of rows; no code is decrypted and nothing is rendered.
+    expiry and batch, whether the code's copy is there), their emails'
+    delivery state, the license counts, and the parts that follow the clock:
+    whether each code has expired, the "expires in" text of each live one and
+    whether an expired code's license release is due.
+
+    One statement whatever the number of rows (the rows with their open code
+    joined, each row's emails and the license counts as subqueries); a second
+    one, the license counts alone, only when the section is empty. No code is
+    decrypted and nothing is rendered. The counts come back with the digest,
+    for the answer to show what the digest covers.
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
+    open_code = RegistrationCode.objects.open().filter(device_id=OuterRef(OuterRef("pk")))
+    # In id order where the database orders an aggregate (PostgreSQL; SQLite
+    # from 3.44). Elsewhere in the order the rows are read, the same while the
+    # rows are: the signature of a different set of emails differs in any order.
+    email_order = "id" if connection.features.supports_aggregate_order_by_clause else None
+    emails = (
+        OutboxEmail.objects.filter(
+            Q(registration_code_id__in=open_code.values("pk"))
+            | Q(batch_id__in=open_code.filter(batch_id__isnull=False).values("batch_id"))
+        )
+        .order_by()
+        .values("company_id")
+        .annotate(signature=StringAgg(_EMAIL_SIGNATURE, delimiter=Value("\x1e"), order_by=email_order))
+        .values("signature")
+    )
     live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
+    counted = license_counts_subqueries()
     rows = list(
         device_visible_queryset(user=user)
         .annotate(
             live=live,
             live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
+            email_signature=Subquery(emails, output_field=TextField()),
+            licenses_total=counted["total"],
+            licenses_free=counted["free"],
+            licenses_held=counted["held_by_expired_codes"],
         )
         .filter(Q(registered_at__isnull=True) | Q(live__pk__isnull=False))
         .order_by("pk")
@@ -155,46 +213,32 @@ def pending_registration_fingerprint(*, user: User, counts: LicenseCounts, now: 
             "live__expires_at",
             "live__batch_id",
             "live_has_copy",
+            "email_signature",
+            "licenses_total",
+            "licenses_free",
+            "licenses_held",
         )
     )
-    digest = hashlib.sha256()
-    code_ids, batch_ids = [], set()
+    if rows:
+        total, free, held = rows[0][-3:]
+        counts = LicenseCounts(total=total or 0, free=free or 0, held_by_expired_codes=held or 0)
+    else:
+        counts = license_counts()
+    digest = hashlib.sha256(repr((grace_days, counts)).encode())
     for row in rows:
-        code_id, expires_at, batch_id = row[8], row[9], row[10]
+        expires_at = row[9]
         clock: tuple[object, ...] = ()
-        if code_id is not None:
-            code_ids.append(code_id)
-            if batch_id is not None:
-                batch_ids.add(batch_id)
-            if expires_at > now:
-                clock = ("live", timeuntil(expires_at, now))
-            else:
-                release_due = (
-                    row[3] is None
-                    and row[5] is not None
-                    and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
-                )
-                clock = ("expired", release_due)
-        digest.update(repr((row, clock)).encode())
-    if code_ids:
-        emails = (
-            OutboxEmail.objects.filter(Q(registration_code_id__in=code_ids) | Q(batch_id__in=batch_ids))
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "registration_code_id",
-                "batch_id",
-                "recipient",
-                "state",
-                "attempts",
-                "sent_at",
-                "next_attempt_at",
-                "last_error",
+        if expires_at is not None and expires_at > now:
+            clock = ("live", timeuntil(expires_at, now))
+        elif expires_at is not None:
+            release_due = (
+                row[3] is None
+                and row[5] is not None
+                and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
             )
-        )
-        digest.update(repr(list(emails)).encode())
-    digest.update(repr((grace_days, counts.total, counts.free)).encode())
-    return digest.hexdigest()
+            clock = ("expired", release_due)
+        digest.update(repr((row[:13], clock)).encode())
+    return PendingFingerprint(digest=digest.hexdigest(), counts=counts)
 
 
 def pending_code_for_qr(

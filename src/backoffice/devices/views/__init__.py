@@ -52,6 +52,7 @@ from backoffice.devices.selectors import (
     SEARCH_LABELS,
     DeviceListState,
     DeviceSearch,
+    PendingFingerprint,
     device_filters,
     device_get_for_company,
     device_page,
@@ -235,10 +236,10 @@ def _error_text(exc: ValidationError) -> str:
 PENDING_ETAG_VERSION = "pending-1"
 
 
-def _pending_etag(request: CompanyRequest, *, counts: LicenseCounts) -> str:
+def _pending_etag(request: CompanyRequest, fingerprint: PendingFingerprint) -> str:
     """
     The strong ETag of the Pending Registrations poll for this request: the
-    digest of what the section shows (``pending_registration_fingerprint``)
+    digest of what the section shows (``fingerprint``)
     bound to who is looking (company, role, team: a Team Administrator sees
     only their team, a Viewer no codes), the company's time zone (the dates
     shown), the query string (the section's search and the list's
@@ -254,7 +255,7 @@ def _pending_etag(request: CompanyRequest, *, counts: LicenseCounts) -> str:
         user.team_id,
         request.GET.urlencode(),
         request.META.get("CSRF_COOKIE", ""),
-        pending_registration_fingerprint(user=user, counts=counts),
+        fingerprint.digest,
     )
     return '"' + hashlib.sha256(repr(scope).encode()).hexdigest()[:32] + '"'
 
@@ -263,21 +264,21 @@ def _pending_etag(request: CompanyRequest, *, counts: LicenseCounts) -> str:
 def pending_registrations(request: CompanyRequest) -> HttpResponse:
     """
     The Pending Registrations section alone (with the license counts out of
-    band), polled by the page every few seconds. Its ETag is computed from a
-    few small queries before anything is rendered; when the browser's copy
+    band), polled by the page every few seconds. Its ETag is computed from
+    one statement before anything is rendered; when the browser's copy
     is current (``If-None-Match``), the answer is ``304 Not Modified`` and
     nothing is rendered. ``Cache-Control: private, no-cache`` lets the
     browser keep that copy and revalidate it on every poll.
     """
     if not request.htmx:
         return redirect(reverse("devices:active") + "#pending-registrations")
-    counts = license_counts()
-    etag = _pending_etag(request, counts=counts)
+    fingerprint = pending_registration_fingerprint(user=request.user)
+    etag = _pending_etag(request, fingerprint)
     response: HttpResponse
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
     else:
-        response = _pending_fragment(request, counts=counts)
+        response = _pending_fragment(request, counts=fingerprint.counts)
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ["HX-Request"])
