@@ -4,24 +4,9 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Exists,
-    ExpressionWrapper,
-    FilteredRelation,
-    OuterRef,
-    Prefetch,
-    Q,
-    StringAgg,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Cast, Concat
+from django.db.models import BooleanField, Exists, ExpressionWrapper, FilteredRelation, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
@@ -131,6 +116,9 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     return rows
 
 
+_MINUTE = datetime.timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class PendingFingerprint:
     """What ``pending_registration_fingerprint`` read: the digest, and the license counts it covers."""
@@ -139,66 +127,43 @@ class PendingFingerprint:
     counts: LicenseCounts
 
 
-# One email's delivery state as the fingerprint reads it (ids, recipient,
-# state, attempts, times, error), fields separated by a character no field
-# holds unescaped in the same position.
-_EMAIL_SIGNATURE = Concat(
-    *(
-        part
-        for name in ("id", "state", "attempts", "sent_at", "next_attempt_at", "recipient", "last_error")
-        for part in (Cast(name, output_field=TextField()), Value("\x1f"))
-    ),
-    output_field=TextField(),
-)
-
-
 def pending_registration_fingerprint(*, user: User, now: datetime.datetime | None = None) -> PendingFingerprint:
     """
     A digest of everything the Pending Registrations section and the license
     counts beside it show to ``user`` at ``now``: it changes whenever one of
-    them would render differently, and only then. The rows (each device's
-    nickname, team, license and registration state, its open code's id,
-    expiry and batch, whether the code's copy is there), their emails'
-    delivery state, the license counts, and the parts that follow the clock:
-    whether each code has expired, the "expires in" text of each live one and
-    whether an expired code's license release is due.
+    them would render differently. The rows (each device's nickname, team,
+    license and registration state, its open code's id, expiry and batch,
+    whether the code's copy is there), their emails' delivery state, the
+    license counts, and the parts that follow the clock: whether each code
+    has expired, the minutes left of each live one (all its "… left" text is
+    made of) and whether an expired code's license release is due.
 
-    One statement whatever the number of rows (the rows with their open code
-    joined, each row's emails and the license counts as subqueries); a second
-    one, the license counts alone, only when the section is empty. No code is
-    decrypted and nothing is rendered. The counts come back with the digest,
-    for the answer to show what the digest covers.
+    Two small statements whatever the number of rows, both driven by indexes
+    (the pending devices and the devices with an open code, with that code
+    joined and the license counts as subqueries; then those codes' emails),
+    and only the first when no code is open or the section is empty. No code
+    is decrypted and nothing is rendered. The counts come back with the
+    digest, for the answer to show what the digest covers.
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
-    open_code = RegistrationCode.objects.open().filter(device_id=OuterRef(OuterRef("pk")))
-    # In id order where the database orders an aggregate (PostgreSQL; SQLite
-    # from 3.44). Elsewhere in the order the rows are read, the same while the
-    # rows are: the signature of a different set of emails differs in any order.
-    email_order = "id" if connection.features.supports_aggregate_order_by_clause else None
-    emails = (
-        OutboxEmail.objects.filter(
-            Q(registration_code_id__in=open_code.values("pk"))
-            | Q(batch_id__in=open_code.filter(batch_id__isnull=False).values("batch_id"))
-        )
-        .order_by()
-        .values("company_id")
-        .annotate(signature=StringAgg(_EMAIL_SIGNATURE, delimiter=Value("\x1e"), order_by=email_order))
-        .values("signature")
+    shown = (
+        Device.objects.filter(registered_at__isnull=True)
+        .values("pk")
+        .union(RegistrationCode.objects.open().values("device_id"))
     )
     live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
     counted = license_counts_subqueries()
     rows = list(
         device_visible_queryset(user=user)
+        .filter(pk__in=shown)
         .annotate(
             live=live,
             live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
-            email_signature=Subquery(emails, output_field=TextField()),
             licenses_total=counted["total"],
             licenses_free=counted["free"],
             licenses_held=counted["held_by_expired_codes"],
         )
-        .filter(Q(registered_at__isnull=True) | Q(live__pk__isnull=False))
         .order_by("pk")
         .values_list(
             "pk",
@@ -213,7 +178,6 @@ def pending_registration_fingerprint(*, user: User, now: datetime.datetime | Non
             "live__expires_at",
             "live__batch_id",
             "live_has_copy",
-            "email_signature",
             "licenses_total",
             "licenses_free",
             "licenses_held",
@@ -225,19 +189,41 @@ def pending_registration_fingerprint(*, user: User, now: datetime.datetime | Non
     else:
         counts = license_counts()
     digest = hashlib.sha256(repr((grace_days, counts)).encode())
+    code_ids, batch_ids = [], set()
     for row in rows:
-        expires_at = row[9]
-        clock: tuple[object, ...] = ()
-        if expires_at is not None and expires_at > now:
-            clock = ("live", timeuntil(expires_at, now))
-        elif expires_at is not None:
-            release_due = (
-                row[3] is None
-                and row[5] is not None
-                and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
+        code_id, expires_at, batch_id = row[8], row[9], row[10]
+        clock: object = None
+        if code_id is not None:
+            code_ids.append(code_id)
+            if batch_id is not None:
+                batch_ids.add(batch_id)
+            if expires_at > now:
+                # timeuntil's finest unit: the text changes only when this does.
+                clock = (expires_at - now) // _MINUTE
+            else:
+                clock = (
+                    row[3] is None
+                    and row[5] is not None
+                    and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
+                )
+        digest.update(repr((row[:12], clock)).encode())
+    if code_ids:
+        emails = (
+            OutboxEmail.objects.filter(Q(registration_code_id__in=code_ids) | Q(batch_id__in=batch_ids))
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "registration_code_id",
+                "batch_id",
+                "recipient",
+                "state",
+                "attempts",
+                "sent_at",
+                "next_attempt_at",
+                "last_error",
             )
-            clock = ("expired", release_due)
-        digest.update(repr((row[:13], clock)).encode())
+        )
+        digest.update(repr(list(emails)).encode())
     return PendingFingerprint(digest=digest.hexdigest(), counts=counts)
 
 
