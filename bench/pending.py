@@ -15,7 +15,9 @@ as each company's administrator. It prints:
 (b) the section rendered (``200``, no ``If-None-Match``) with ``--rows``
     pending codes against ``--few``: the ratio, aim at most 3.
 
-Each figure is the median of several runs of a batch of requests.
+Each figure is the median of several rounds; each round times a batch of
+requests of the one case, then of its baseline, and the ratio is the median
+of the rounds' ratios, so that both sides see the same load.
 """
 
 import argparse
@@ -86,16 +88,28 @@ def client_for(user: User) -> Client:
 
 
 def batch_seconds(fn) -> float:
-    """The median time of one call of ``fn``, from ``REPEAT`` batches of ``BATCH`` calls."""
+    """The time of one call of ``fn``, from a batch of ``BATCH`` calls."""
+    started = time.perf_counter()
+    for _ in range(BATCH):
+        fn()
+    return (time.perf_counter() - started) / BATCH
+
+
+def paired(measured, baseline) -> tuple[float, float, float]:
+    """
+    Median seconds of ``measured`` and of ``baseline`` and the median of their
+    ratios, from ``REPEAT`` rounds that each time a batch of one, then of the
+    other: both see the same load on a shared machine.
+    """
     for _ in range(5):
-        fn()  # warm-up
-    samples = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        for _ in range(BATCH):
-            fn()
-        samples.append((time.perf_counter() - started) / BATCH)
-    return statistics.median(samples)
+        measured()  # warm-up
+        baseline()
+    rounds = [(batch_seconds(measured), batch_seconds(baseline)) for _ in range(REPEAT)]
+    return (
+        statistics.median(m for m, _ in rounds),
+        statistics.median(b for _, b in rounds),
+        statistics.median(m / b for m, b in rounds),
+    )
 
 
 def get(http: Client, url: str, status: int, headers: dict[str, str] | None = None) -> None:
@@ -126,7 +140,6 @@ def main() -> None:
     print(f"populated {args.few} + {args.rows} pending devices in {time.perf_counter() - started:.0f} s")
 
     print(f"{'case':<34} {'ms':>8} {'baseline ms':>12} {'ratio':>7} {'aim':>6}  statements")
-    health = batch_seconds(lambda: get(many, HEALTH, 200))
     for http, rows in ((few, args.few), (many, args.rows)):
         http.get(POLL, headers=HTMX)  # sets the CSRF cookie, part of the ETag
         etag = http.get(POLL, headers=HTMX).get("ETag")
@@ -134,17 +147,19 @@ def main() -> None:
             print("(a) skipped: this version's poll has no ETag")
             break
         conditional = {**HTMX, "If-None-Match": etag}
-        not_modified = batch_seconds(lambda http=http, conditional=conditional: get(http, POLL, 304, conditional))
+        not_modified, health, ratio = paired(
+            lambda http=http, conditional=conditional: get(http, POLL, 304, conditional),
+            lambda http=http: get(http, HEALTH, 200),
+        )
         n = statements(http, POLL, conditional)
         print(
             f"{f'(a) 304 poll, {rows} rows':<34} {not_modified * 1000:>8.2f} {health * 1000:>12.2f} "
-            f"{not_modified / health:>6.2f}x {1.2:>5.1f}x  {n} (health: {statements(http, HEALTH)})"
+            f"{ratio:>6.2f}x {1.2:>5.1f}x  {n} (health: {statements(http, HEALTH)})"
         )
-    rendered_few = batch_seconds(lambda: get(few, POLL, 200, HTMX))
-    rendered_many = batch_seconds(lambda: get(many, POLL, 200, HTMX))
+    rendered_many, rendered_few, ratio = paired(lambda: get(many, POLL, 200, HTMX), lambda: get(few, POLL, 200, HTMX))
     print(
         f"{f'(b) 200 poll, {args.rows} vs {args.few} rows':<34} {rendered_many * 1000:>8.2f} "
-        f"{rendered_few * 1000:>12.2f} {rendered_many / rendered_few:>6.2f}x {3.0:>5.1f}x  "
+        f"{rendered_few * 1000:>12.2f} {ratio:>6.2f}x {3.0:>5.1f}x  "
         f"{statements(many, POLL, HTMX)} vs {statements(few, POLL, HTMX)}"
     )
 

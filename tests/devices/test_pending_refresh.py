@@ -18,6 +18,7 @@ from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.qr import qr_svg_document
 from backoffice.devices.selectors import pending_registration_fingerprint
+from backoffice.devices.selectors.registration import _fingerprint_rows, _fingerprint_rows_queryset
 from backoffice.devices.services import device_add, registration_code_replace
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
@@ -290,3 +291,29 @@ def test_qr_image_is_read_only(as_admin_a, admin_a, company_a, team_a, method):
     response = getattr(as_admin_a, method)(f"/devices/{device.pk}/qr.svg")
     assert response.status_code == 405
     assert login(admin_a).get(f"/devices/{device.pk}/qr.svg").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["admin", "team admin"])
+def test_the_compiled_fingerprint_statement_reads_what_the_orm_reads(
+    role, admin_a, teamadmin_a, admin_b, company_a, company_b, team_a, default_team_a
+):
+    """The statement compiled once, run with this company's, team's and clock's values, as built afresh."""
+    add_pending(company_a, admin_a, team_a)
+    add_pending(company_a, admin_a, default_team_a, nickname="Other team")
+    with company_scope(company_b):
+        add_pending(company_b, admin_b, TeamFactory(company=company_b), recipients=["tech@b.example"])
+    user = admin_a if role == "admin" else teamadmin_a
+    with company_scope(company_a):
+        code = RegistrationCode.objects.filter(device__team=team_a).get()
+        RegistrationCode.objects.filter(pk=code.pk).update(expires_at=timezone.now() - datetime.timedelta(hours=1))
+        for now in (timezone.now(), timezone.now() - datetime.timedelta(hours=2)):
+            compiled = _fingerprint_rows(user=user, now=now)
+            team_id = user.team_id if role == "team admin" else None
+            fresh = list(_fingerprint_rows_queryset(team_id=team_id, now=now, today=timezone.localdate(now)))
+            assert [(row[0], row[8], row[9], row[-3:]) for row in compiled] == [
+                (row[0], row[8], row[9], row[-3:]) for row in fresh
+            ]
+            assert len(compiled) == (2 if role == "admin" else 1)
+        # One license is held by a code that expired an hour ago; two hours ago none was.
+        assert compiled[0][-1] == 0
+        assert _fingerprint_rows(user=user, now=timezone.now())[0][-1] == 1

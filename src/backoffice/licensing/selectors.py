@@ -75,17 +75,20 @@ def license_counts() -> LicenseCounts:
     )
 
 
-def license_counts_subqueries() -> dict[str, Subquery]:
+def license_counts_subqueries(
+    *, day: datetime.date | None = None, now: datetime.datetime | None = None
+) -> dict[str, Subquery]:
     """
-    ``license_counts()`` as scalar subqueries (``total``, ``free``,
-    ``held_by_expired_codes``), for a read that needs the counts in the same
-    statement as its own rows. Each is NULL when the company has no license.
+    ``license_counts()`` on ``day`` at ``now`` (today, now by default) as
+    scalar subqueries (``total``, ``free``, ``held_by_expired_codes``), for a
+    read that needs the counts in the same statement as its own rows. Each is
+    NULL when the company has no license.
     """
     licenses = License.objects.order_by().values("company_id")
     filters = {
         "total": None,
-        "free": license_active_q() & Q(device__isnull=True),
-        "held_by_expired_codes": license_held_by_expired_code_q(),
+        "free": license_active_q(day=day) & Q(device__isnull=True),
+        "held_by_expired_codes": license_held_by_expired_code_q(now=now),
     }
     return {
         name: Subquery(licenses.annotate(n=Count("id", filter=q)).values("n"), output_field=IntegerField())

@@ -3,17 +3,30 @@
 import datetime
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, FilteredRelation, OuterRef, Prefetch, Q
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
 from backoffice.licensing.selectors import LicenseCounts, license_counts, license_counts_subqueries
 from backoffice.notifications.models import OutboxEmail
-from backoffice.tenancy.models import User
+from backoffice.tenancy.models import Company, User
+from backoffice.tenancy.scoping import company_scope
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,128 @@ class PendingFingerprint:
     counts: LicenseCounts
 
 
+# Stand-ins for the values that differ between two reads of the fingerprint
+# rows: the statement is compiled once with them, then run with the real ones.
+_SLOT_COMPANY = -7_301_001
+_SLOT_TEAM = -7_301_002
+_SLOT_NOW = datetime.datetime(2999, 12, 30, 23, 58, 57, 123_456, tzinfo=datetime.UTC)
+_SLOT_TODAY = datetime.date(2999, 12, 29)
+_FINGERPRINT_COLUMNS = (
+    "pk",
+    "nickname",
+    "changed_at",
+    "registered_at",
+    "team__name",
+    "license_id",
+    "license__number",
+    "license__license_type",
+    "live__pk",
+    "live__expires_at",
+    "live__batch_id",
+    "live_has_copy",
+    "licenses_total",
+    "licenses_free",
+    "licenses_held",
+)
+_fingerprint_statements: dict[tuple[str, bool], tuple[str, list[tuple[str, object]]]] = {}
+
+
+def _fingerprint_rows_queryset(*, team_id: int | None, now: datetime.datetime, today: datetime.date) -> QuerySet:
+    """
+    The rows the fingerprint reads: the scoped company's pending devices and
+    its devices with an open code (of team ``team_id`` only, when given), each
+    with that code joined and the license counts on ``today`` at ``now``.
+    """
+    shown = (
+        Device.objects.filter(registered_at__isnull=True)
+        .values("pk")
+        .union(RegistrationCode.objects.open().values("device_id"))
+    )
+    devices = Device.objects.filter(pk__in=shown)
+    if team_id is not None:
+        devices = devices.filter(team_id=team_id)
+    live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
+    counted = license_counts_subqueries(day=today, now=now)
+    return (
+        devices.annotate(
+            live=live,
+            live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
+            licenses_total=counted["total"],
+            licenses_free=counted["free"],
+            licenses_held=counted["held_by_expired_codes"],
+        )
+        .order_by("pk")
+        .values_list(*_FINGERPRINT_COLUMNS)
+    )
+
+
+def _fingerprint_statement(*, team_scoped: bool) -> tuple[str, list[tuple[str, object]]]:
+    """
+    The fingerprint rows' SQL and its parameters as slots (``"company"``,
+    ``"team"``, ``"now"``, ``"today"`` or a constant), compiled once per
+    process and database: building this statement through the ORM costs
+    several times what running it does.
+    """
+    key = (connection.vendor, team_scoped)
+    if key not in _fingerprint_statements:
+        ops = connection.ops
+        slots: dict[Any, str] = {
+            _SLOT_COMPANY: "company",
+            _SLOT_TEAM: "team",
+            ops.adapt_datetimefield_value(_SLOT_NOW): "now",
+            ops.adapt_datefield_value(_SLOT_TODAY): "today",
+        }
+        with company_scope(Company(pk=_SLOT_COMPANY)):
+            queryset = _fingerprint_rows_queryset(
+                team_id=_SLOT_TEAM if team_scoped else None, now=_SLOT_NOW, today=_SLOT_TODAY
+            )
+            sql, params = queryset.query.sql_with_params()
+        _fingerprint_statements[key] = (
+            sql,
+            [(slots[param], None) if _is_slot(param, slots) else ("constant", param) for param in params],
+        )
+    return _fingerprint_statements[key]
+
+
+def _is_slot(param: object, slots: dict[Any, str]) -> bool:
+    try:
+        return param in slots
+    except TypeError:  # an unhashable constant
+        return False
+
+
+def _fingerprint_rows(*, user: User, now: datetime.datetime) -> list[tuple[Any, ...]]:
+    """Run the fingerprint rows' statement for ``user``'s company (and team) at ``now``."""
+    team_scoped = user.is_team_administrator
+    sql, slots = _fingerprint_statement(team_scoped=team_scoped)
+    ops = connection.ops
+    values = {
+        "company": user.company_id,
+        "team": user.team_id or 0,
+        "now": ops.adapt_datetimefield_value(now),
+        "today": ops.adapt_datefield_value(timezone.localdate(now)),
+    }
+    params: list[Any] = [values[kind] if kind != "constant" else constant for kind, constant in slots]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # The raw driver values: as the ORM would read them, only where the
+    # clock needs them (the code's expiry; SQLite returns text).
+    if connection.vendor == "sqlite":
+        rows = [(*row[:9], _sqlite_datetime(row[9]), *row[10:]) for row in rows]
+    return rows
+
+
+def _sqlite_datetime(value: object) -> datetime.datetime | None:
+    """A datetime as SQLite's driver returns it (naive UTC, or text), made aware."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime.datetime) else parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
+
+
 def pending_registration_fingerprint(*, user: User, now: datetime.datetime | None = None) -> PendingFingerprint:
     """
     A digest of everything the Pending Registrations section and the license
@@ -140,49 +275,15 @@ def pending_registration_fingerprint(*, user: User, now: datetime.datetime | Non
 
     Two small statements whatever the number of rows, both driven by indexes
     (the pending devices and the devices with an open code, with that code
-    joined and the license counts as subqueries; then those codes' emails),
-    and only the first when no code is open or the section is empty. No code
-    is decrypted and nothing is rendered. The counts come back with the
-    digest, for the answer to show what the digest covers.
+    joined and the license counts as subqueries, compiled once per process;
+    then those codes' emails), and only the first when no code is open or
+    the section is empty. No code is decrypted and nothing is rendered. The
+    counts come back with the digest, for the answer to show what the digest
+    covers.
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
-    shown = (
-        Device.objects.filter(registered_at__isnull=True)
-        .values("pk")
-        .union(RegistrationCode.objects.open().values("device_id"))
-    )
-    live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
-    counted = license_counts_subqueries()
-    rows = list(
-        device_visible_queryset(user=user)
-        .filter(pk__in=shown)
-        .annotate(
-            live=live,
-            live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
-            licenses_total=counted["total"],
-            licenses_free=counted["free"],
-            licenses_held=counted["held_by_expired_codes"],
-        )
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "nickname",
-            "changed_at",
-            "registered_at",
-            "team__name",
-            "license_id",
-            "license__number",
-            "license__license_type",
-            "live__pk",
-            "live__expires_at",
-            "live__batch_id",
-            "live_has_copy",
-            "licenses_total",
-            "licenses_free",
-            "licenses_held",
-        )
-    )
+    rows = _fingerprint_rows(user=user, now=now)
     if rows:
         total, free, held = rows[0][-3:]
         counts = LicenseCounts(total=total or 0, free=free or 0, held_by_expired_codes=held or 0)
