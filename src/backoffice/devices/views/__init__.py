@@ -265,7 +265,7 @@ def pending_registrations(request: CompanyRequest) -> HttpResponse:
     """
     The Pending Registrations section alone (with the license counts out of
     band), polled by the page every few seconds. Its ETag is computed from
-    one statement before anything is rendered; when the browser's copy
+    two small statements before anything is rendered; when the browser's copy
     is current (``If-None-Match``), the answer is ``304 Not Modified`` and
     nothing is rendered. ``Cache-Control: private, no-cache`` lets the
     browser keep that copy and revalidate it on every poll.
