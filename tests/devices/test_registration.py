@@ -13,6 +13,7 @@ from django.utils import timezone
 from backoffice.audit.models import AuditEvent
 from backoffice.devices.codes import code_digest, code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
+from backoffice.devices.qr import qr_svg_document
 from backoffice.devices.services import device_add, device_cancel
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
@@ -154,8 +155,15 @@ def test_ok_creates_device_code_and_emails(as_admin_a, admin_a, company_a, team_
     # The countdown counts to the expiry, written in the company's time zone.
     expires = timezone.localtime(code.expires_at, company_a.zone).isoformat()
     assert f'data-expires="{expires}"' in html
-    assert "<svg" in html  # the QR code, drawn on the server
+    # The QR code, drawn on the server, loads only when "Show QR" is opened.
     assert "Show QR" in html
+    assert "<svg" not in html.split('id="pending-registrations"')[1].split("</section>")[0]
+    qr_url = f"/devices/{device.pk}/qr.svg?code={code.pk}"
+    assert f'<img src="{qr_url}" loading="lazy" alt="QR code of the registration code"' in html
+    image = as_admin_a.get(qr_url)
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/svg+xml"
+    assert image.content == qr_svg_document(code_format(plain(code)))
 
 
 def test_ok_with_no_recipient_is_allowed(as_admin_a, company_a, team_a, licenses_a):
@@ -617,7 +625,7 @@ def test_pending_section_runs_a_fixed_number_of_queries(as_admin_a, admin_a, com
     few = count_queries()
     add(25)
     assert count_queries() == few
-    # The session, the user, the company; the pending devices, their codes and
-    # the codes' emails; the licenses held (the tally's, the pending
-    # devices'); the license figures (one statement of small counts).
-    assert few <= 9
+    # The session, the user and the company; the ETag's statements (the
+    # rows, their emails, the license tally and the expired codes' holds);
+    # the section's rows, their codes and their emails.
+    assert few <= 10

@@ -112,6 +112,9 @@ MATRIX = [
         0,
     ),
     ("client search", "get", "/devices/clients/search/?q=a", None, WRITERS, 0),
+    # A pending row's QR image shows its code: those who may act on the device's team.
+    ("own QR image", "get", "/devices/{own_pending}/qr.svg", None, OWN_TEAM, 0),
+    ("other team QR image", "get", "/devices/{other_pending}/qr.svg", None, OTHER_TEAM, 0),
     ("own device page", "get", "/devices/{own}/", None, SEEN_OWN, 0),
     ("other team device page", "get", "/devices/{other}/", None, SEEN_OTHER, 0),
     ("own edit form", "get", "/devices/{own}/edit/", None, OWN_TEAM, 0),

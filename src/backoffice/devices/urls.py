@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.device_delete, name="delete"),
     path("<int:pk>/replace/", views.registration_code_replace, name="replace"),
     path("<int:pk>/cancel/", views.registration_cancel, name="cancel"),
+    path("<int:pk>/qr.svg", views.registration_code_qr, name="qr"),
     path("emails/<int:pk>/resend/", views.email_resend, name="email_resend"),
     path("views/", views.saved_view_create, name="saved_view_create"),
     path("views/<int:pk>/rename/", views.saved_view_rename, name="saved_view_rename"),

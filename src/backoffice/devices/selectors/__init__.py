@@ -42,7 +42,10 @@ from backoffice.devices.selectors.code_sheet import (
 )
 from backoffice.devices.selectors.config import config_etag, device_effective_config
 from backoffice.devices.selectors.registration import (
+    PendingFingerprint,
     PendingRegistration,
+    pending_code_for_qr,
+    pending_registration_fingerprint,
     pending_registration_list,
     registration_email_get_for_company,
 )
@@ -79,6 +82,7 @@ __all__ = [
     "DeviceSearch",
     "Filter",
     "FilterChoice",
+    "PendingFingerprint",
     "PendingRegistration",
     "SavedViewList",
     "VersionSlice",
@@ -95,7 +99,9 @@ __all__ = [
     "device_search_q",
     "device_version_breakdown",
     "device_visible_queryset",
+    "pending_code_for_qr",
     "pending_registration_filter",
+    "pending_registration_fingerprint",
     "pending_registration_list",
     "pending_search_parse",
     "registration_email_get_for_company",

@@ -1,15 +1,18 @@
 """Reads of the Pending Registrations section and of registration emails."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import BooleanField, ExpressionWrapper, FilteredRelation, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
+from backoffice.licensing.selectors import LicenseCounts, license_counts
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
 
@@ -117,6 +120,149 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
             )
         )
     return rows
+
+
+_MINUTE = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PendingFingerprint:
+    """What ``pending_registration_fingerprint`` read: the digest, and the license counts it covers."""
+
+    digest: str
+    counts: LicenseCounts
+
+
+_FINGERPRINT_COLUMNS = (
+    "pk",
+    "nickname",
+    "changed_at",
+    "registered_at",
+    "team__name",
+    "license_id",
+    "license__number",
+    "license__license_type",
+    "live__pk",
+    "live__expires_at",
+    "live__batch_id",
+    "live_has_copy",
+)
+
+
+def _fingerprint_rows(*, user: User) -> list[tuple[Any, ...]]:
+    """
+    The rows the fingerprint reads: the pending devices ``user`` may see and
+    their devices with an open code, each with that code joined. One
+    statement, driven by the pending devices' and the open codes' indexes.
+    """
+    shown = (
+        device_visible_queryset(user=user)
+        .filter(registered_at__isnull=True)
+        .values("pk")
+        .union(RegistrationCode.objects.open().values("device_id"))
+    )
+    live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
+    rows = (
+        device_visible_queryset(user=user)
+        .filter(pk__in=shown)
+        .annotate(
+            live=live,
+            live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
+        )
+        .order_by("pk")
+        .values_list(*_FINGERPRINT_COLUMNS)
+    )
+    return list(rows)
+
+
+def pending_registration_fingerprint(*, user: User, now: datetime.datetime | None = None) -> PendingFingerprint:
+    """
+    A digest of everything the Pending Registrations section and the license
+    counts beside it show to ``user`` at ``now``: it changes whenever one of
+    them would render differently. The rows (each device's nickname, team,
+    license and registration state, its open code's id, expiry and batch,
+    whether the code's copy is there), their emails' delivery state, the
+    license counts, and the parts that follow the clock: whether each code
+    has expired, the minutes left of each live one (all its "… left" text is
+    made of) and whether an expired code's license release is due.
+
+    A few small statements whatever the number of rows, driven by indexes:
+    the pending devices and the devices with an open code, with that code
+    joined; then those codes' emails (none when no code is open); the license
+    counts (the license tally's few rows, and the expired codes' holds from
+    the pending devices). No code is decrypted and nothing is rendered. The
+    counts come back with the digest, for the answer to show what the digest
+    covers.
+    """
+    now = now or timezone.now()
+    grace_days = user.company.expired_code_grace_days if user.company else 0
+    rows = _fingerprint_rows(user=user)
+    counts = license_counts(day=timezone.localdate(now))
+    digest = hashlib.sha256(repr((grace_days, counts)).encode())
+    code_ids, batch_ids = [], set()
+    for row in rows:
+        code_id, expires_at, batch_id = row[8], row[9], row[10]
+        clock: object = None
+        if code_id is not None:
+            code_ids.append(code_id)
+            if batch_id is not None:
+                batch_ids.add(batch_id)
+            if expires_at > now:
+                # timeuntil's finest unit: the text changes only when this does.
+                clock = (expires_at - now) // _MINUTE
+            else:
+                clock = (
+                    row[3] is None
+                    and row[5] is not None
+                    and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
+                )
+        digest.update(repr((row[:12], clock)).encode())
+    if code_ids:
+        emails = (
+            OutboxEmail.objects.filter(Q(registration_code_id__in=code_ids) | Q(batch_id__in=batch_ids))
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "registration_code_id",
+                "batch_id",
+                "recipient",
+                "state",
+                "attempts",
+                "sent_at",
+                "next_attempt_at",
+                "last_error",
+            )
+        )
+        digest.update(repr(list(emails)).encode())
+    return PendingFingerprint(digest=digest.hexdigest(), counts=counts)
+
+
+def pending_code_for_qr(
+    *, user: User, device_id: object, code_id: object = None, now: datetime.datetime | None = None
+) -> tuple[str, datetime.datetime]:
+    """
+    The formatted live code of device ``device_id`` and when it expires, for
+    its QR image: the code the Pending Registrations row shows. ``code_id``,
+    when given, must be that code's id (the row's image names the code it
+    was drawn for, so a replaced code's image is never served for the new
+    one). Http404 alike for a missing device, another company's, another
+    team's (Team Administrator), a device without a live code, a code that
+    is not ``code_id`` and a code whose copy is gone.
+    """
+    now = now or timezone.now()
+    try:
+        codes = RegistrationCode.objects.live(now).filter(
+            device__in=device_visible_queryset(user=user).filter(pk=int(str(device_id)))
+        )
+        if code_id is not None:
+            codes = codes.filter(pk=int(str(code_id)))
+        registration_code = codes.get()
+    except (RegistrationCode.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such registration code") from None
+    plain = code_unseal(registration_code.sealed_code)
+    if not plain:
+        raise Http404("No such registration code")
+    return code_format(plain), registration_code.expires_at
 
 
 def pending_nickname_taken(*, nickname: str, exclude_device_id: int | None = None) -> bool:

@@ -1,8 +1,9 @@
-"""Template helpers of the Pending Registrations section."""
+"""Template helpers of the Pending Registrations section and the code sheet."""
 
-import segno
 from django import template
 from django.utils.safestring import SafeString, mark_safe
+
+from backoffice.devices.qr import qr_svg_inline
 
 register = template.Library()
 
@@ -10,11 +11,10 @@ register = template.Library()
 @register.filter
 def qr_svg(code: str | None) -> SafeString:
     """
-    The code as an inline SVG QR code, drawn on the server so that no script
-    or external service sees it. The SVG comes from segno, not from input.
+    The code as an inline SVG QR code (the printed code sheet). The Pending
+    Registrations section loads its QR images on demand instead, from
+    ``devices:qr``.
     """
     if not code:
         return SafeString("")
-    # A full QR code (never a Micro QR, which phone cameras often do not read), with its quiet zone.
-    svg = segno.make_qr(code, error="m").svg_inline(scale=4, border=4, dark="#172033")
-    return mark_safe(svg)  # noqa: S308
+    return mark_safe(qr_svg_inline(code))  # noqa: S308

@@ -8,6 +8,7 @@ report) are thin views that share the dialog's rendering and the answer
 after a write.
 """
 
+import hashlib
 import zoneinfo
 from collections.abc import Iterable
 from typing import Literal
@@ -17,13 +18,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseNotModified, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from backoffice.core.charts import pie_slices
@@ -41,6 +44,7 @@ from backoffice.devices.forms import (
 )
 from backoffice.devices.forms.saved_views import SavedViewForm
 from backoffice.devices.models import Device
+from backoffice.devices.qr import qr_svg_document
 from backoffice.devices.report import report_copy_lines, report_lines
 from backoffice.devices.selectors import (
     FILTER_VERSION,
@@ -48,6 +52,7 @@ from backoffice.devices.selectors import (
     SEARCH_LABELS,
     DeviceListState,
     DeviceSearch,
+    PendingFingerprint,
     device_filters,
     device_get_for_company,
     device_page,
@@ -57,6 +62,8 @@ from backoffice.devices.selectors import (
     device_report_statistics,
     device_search_description,
     device_version_breakdown,
+    pending_code_for_qr,
+    pending_registration_fingerprint,
     pending_registration_list,
     registration_email_get_for_company,
     saved_view_get_for_owner,
@@ -76,7 +83,7 @@ from backoffice.devices.selectors.detail import (
     history_timeline,
 )
 from backoffice.devices.selectors.report import device_report_copy_sql
-from backoffice.licensing.selectors import license_counts
+from backoffice.licensing.selectors import LicenseCounts, license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import (
@@ -153,11 +160,14 @@ def _filters_rejected_message(names: Iterable[str]) -> str:
     ) % {"names": ", ".join(labels)}
 
 
-def _pending_fragment(request: CompanyRequest) -> HttpResponse:
-    """The Pending Registrations section, with the license counts swapped out of band."""
+def _pending_fragment(request: CompanyRequest, *, counts: LicenseCounts | None = None) -> HttpResponse:
+    """
+    The Pending Registrations section, with the license counts (``counts``,
+    or counted now) swapped out of band.
+    """
     context = {
         "pending": pending_registration_list(user=request.user),
-        "counts": license_counts(),
+        "counts": counts or license_counts(),
         "oob": True,
     }
     html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)
@@ -223,12 +233,76 @@ def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+# Part of every Pending Registrations ETag: a change to what the section
+# renders from the same data (a new template) changes it too.
+PENDING_ETAG_VERSION = "pending-1"
+
+
+def _pending_etag(request: CompanyRequest, fingerprint: PendingFingerprint) -> str:
+    """
+    The strong ETag of the Pending Registrations poll for this request: the
+    digest of what the section shows (``fingerprint``)
+    bound to who is looking (company, role, team: a Team Administrator sees
+    only their team, a Viewer no codes), the company's time zone (the dates
+    shown), the query string (the section's search and the list's
+    parameters it keeps) and the CSRF secret that its forms' tokens carry.
+    """
+    user = request.user
+    scope = (
+        PENDING_ETAG_VERSION,
+        request.company.pk,
+        request.company.default_time_zone,
+        user.pk,
+        user.role,
+        user.team_id,
+        request.GET.urlencode(),
+        request.META.get("CSRF_COOKIE", ""),
+        fingerprint.digest,
+    )
+    return '"' + hashlib.sha256(repr(scope).encode()).hexdigest()[:32] + '"'
+
+
 @company_member_required
 def pending_registrations(request: CompanyRequest) -> HttpResponse:
-    """The Pending Registrations section alone, polled by the page every few seconds."""
+    """
+    The Pending Registrations section alone (with the license counts out of
+    band), polled by the page every few seconds. Its ETag is computed from
+    two small statements before anything is rendered; when the browser's copy
+    is current (``If-None-Match``), the answer is ``304 Not Modified`` and
+    nothing is rendered. ``Cache-Control: private, no-cache`` lets the
+    browser keep that copy and revalidate it on every poll.
+    """
     if not request.htmx:
         return redirect(reverse("devices:active") + "#pending-registrations")
-    return _pending_fragment(request)
+    fingerprint = pending_registration_fingerprint(user=request.user)
+    etag = _pending_etag(request, fingerprint)
+    response: HttpResponse
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        response = _pending_fragment(request, counts=fingerprint.counts)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@device_writer_required
+@require_safe
+def registration_code_qr(request: CompanyRequest, pk: int) -> HttpResponse:
+    """
+    The QR image (SVG) of device ``pk``'s live code, loaded only when its row's
+    "Show QR" is opened. ``?code=`` names the code the row was drawn for: a
+    replaced code's image is never served for the new one, so the browser may
+    keep the image until the code expires. The URL carries ids only, never
+    the code. 404 alike for another company's or team's device, a device
+    without a live code and a code that is no longer the live one.
+    """
+    code, expires_at = pending_code_for_qr(user=request.user, device_id=pk, code_id=request.GET.get("code"))
+    response = HttpResponse(qr_svg_document(code), content_type="image/svg+xml")
+    seconds = max(0, int((expires_at - timezone.now()).total_seconds()))
+    response["Cache-Control"] = f"private, max-age={seconds}"
+    return response
 
 
 @device_writer_required

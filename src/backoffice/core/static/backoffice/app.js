@@ -377,6 +377,22 @@
         e.returnValue = "";
       }
     });
+    // The Pending Registrations poll sends the ETag of the copy it shows: while
+    // nothing changed the server answers 304 Not Modified, on which htmx swaps
+    // nothing (base.html's htmx-config), so open QR images, focus and check
+    // marks are not even touched. Any other answer that fills the section
+    // (an action's, which has no ETag) replaces the tag the next poll sends.
+    var pendingEtag = null;
+    document.body.addEventListener("htmx:configRequest", function (e) {
+      if (pendingEtag && e.detail.verb === "get" && !e.detail.triggeringEvent && e.detail.elt.id === "pending-registrations") {
+        e.detail.headers["If-None-Match"] = pendingEtag;
+      }
+    });
+    document.body.addEventListener("htmx:afterRequest", function (e) {
+      var xhr = e.detail.xhr, target = e.detail.target;
+      if (!xhr || xhr.status === 304 || !target || target.id !== "pending-registrations") { return; }
+      pendingEtag = e.detail.successful ? xhr.getResponseHeader("ETag") : null;
+    });
     // "Show QR" reads "Hide QR" while the code's QR image is open.
     document.addEventListener("toggle", function (e) {
       var details = e.target;
