@@ -35,11 +35,25 @@ def last_seen(value: datetime.datetime | None) -> SafeString:
 
 @dataclass(frozen=True)
 class PendingSearch:
-    """The Pending Registrations rows shown for the section's search box, and how many there are in all."""
+    """
+    The Pending Registrations rows shown for the section's search box, how
+    many there are in all and how many match; ``limited`` when only the
+    oldest ``PENDING_SHOWN`` of the matches are shown.
+    """
 
     query: str
     rows: list[Any]
     total: int
+    matching: int = 0
+    limited: bool = False
+    show_all: bool = False
+
+
+# How many rows the section shows until "Show all" is asked for (``pall=1``):
+# the section is polled every 10 s in every open tab, and each row costs its
+# rendering; a batch's codes are on its code sheet.
+PENDING_SHOWN = 50
+PENDING_SHOW_ALL = "pall"
 
 
 @register.simple_tag(takes_context=True)
@@ -55,11 +69,32 @@ def pending_search(context: template.Context) -> PendingSearch:
     request = context.get("request")
     rows = list(context.get("pending") or [])
     text = ""
+    show_all = False
     if request is not None:
         text = pending_search_parse(request.GET) or (
             pending_search_parse(request.POST) if request.method == "POST" else ""
         )
-    return PendingSearch(query=text, rows=pending_registration_filter(rows, text), total=len(rows))
+        show_all = request.GET.get(PENDING_SHOW_ALL) == "1" or (
+            request.method == "POST" and request.POST.get(PENDING_SHOW_ALL) == "1"
+        )
+    matching = pending_registration_filter(rows, text)
+    limited = not show_all and len(matching) > PENDING_SHOWN
+    return PendingSearch(
+        query=text,
+        rows=matching[:PENDING_SHOWN] if limited else matching,
+        total=len(rows),
+        matching=len(matching),
+        limited=limited,
+        show_all=show_all,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def list_url_with(context: template.Context, name: str, value: str) -> str:
+    """The current page's query string (with its leading "?") with ``name`` set to ``value``."""
+    query = context["request"].GET.copy()
+    query[name] = value
+    return f"?{query.urlencode()}"
 
 
 @register.simple_tag(takes_context=True)
