@@ -47,7 +47,6 @@ cat <<INFO
   Emails land in var/mail/.  Press Ctrl-C to stop.
 
 INFO
-PYTHONPATH=src .venv/bin/gunicorn -c gunicorn.conf.py backoffice.wsgi:application \
-  --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - --log-level warning &
+HOST=127.0.0.1 PORT="$PORT" WORKERS=2 THREADS=4 scripts/serve.sh &
 pids+=($!)
 wait "${pids[-1]}"

@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,46 +20,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_query_strings_never_reach_the_access_log(tmp_path):
+def server_command(server: str, port: int, log: Path) -> tuple[list[str], dict[str, str]]:
+    """The production command line of ``server`` on ``port``, its access log going to ``log``."""
+    if server == "granian":
+        return [str(ROOT / "scripts" / "serve.sh")], {"PORT": str(port), "WORKERS": "1", "PYTHON": sys.executable}
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "backoffice.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--access-logfile",
+        str(log),
+    ]
+    return command, {}
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_query_strings_never_reach_the_access_log(tmp_path, server):
     port = free_port()
     log = tmp_path / "access.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "BACKOFFICE_TESTING": "1"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "backoffice.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--access-logfile",
-            str(log),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        secret = "credential=Sup3rSecretCredentialValue&code=BCDFG-HJKLM"
-        url = f"http://127.0.0.1:{port}/api/device/v1/config?{secret}"
-        status = None
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url, timeout=2)  # noqa: S310 - a loopback URL built here
-            except urllib.error.HTTPError as error:
-                status = error.code
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert status == 401
-    finally:
-        server.terminate()
-        server.wait(10)
+    command, extra = server_command(server, port, log)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "BACKOFFICE_TESTING": "1", **extra}
+    with log.open("w") as out:
+        server_process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out if server == "granian" else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            secret = "credential=Sup3rSecretCredentialValue&code=BCDFG-HJKLM"
+            url = f"http://127.0.0.1:{port}/api/device/v1/config?{secret}"
+            status = None
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(url, timeout=2)  # noqa: S310 - a loopback URL built here
+                except urllib.error.HTTPError as error:
+                    status = error.code
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            assert status == 401
+        finally:
+            server_process.terminate()
+            server_process.wait(10)
     written = log.read_text()
     assert '"GET /api/device/v1/config HTTP/1.1" 401' in written
     assert "Sup3rSecret" not in written

@@ -2,7 +2,7 @@
 Browser tests: a real server process on a throwaway database, driven by
 Playwright in Debian's Chromium.
 
-The server is gunicorn serving the Back Office on a free loopback port, with
+The server is granian (scripts/serve.sh) serving the Back Office on a free loopback port, with
 its own database (a temporary SQLite file, or a new database on the
 PostgreSQL cluster when the suite runs on PostgreSQL), migrated and loaded
 with the demo data. Tests talk to it only through the browser and HTTP.
@@ -74,26 +74,11 @@ def throwaway_database(tmp: Path) -> Iterator[str]:
 
 
 def start_app_server(port: int, env: dict[str, str], log) -> subprocess.Popen:
-    """Start gunicorn as production runs it (``gunicorn.conf.py``) on a loopback ``port``, writing to ``log``."""
+    """Start the app server as production runs it (``scripts/serve.sh``, granian) on a loopback ``port``."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "backoffice.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        [str(ROOT / "scripts" / "serve.sh")],
         cwd=ROOT,
-        env=env,
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "2", "THREADS": "4", "PYTHON": sys.executable},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

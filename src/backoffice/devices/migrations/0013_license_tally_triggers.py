@@ -153,11 +153,19 @@ def _apply_licenses(operation):
 
 
 def _apply_holdings(operation):
+    # Most updates (a check-in) leave the license column alone: nothing to do, cheaply.
+    skip = (
+        'IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o."id" = n."id" '
+        'WHERE n."license_id" IS DISTINCT FROM o."license_id") THEN RETURN NULL; END IF;'
+        if operation == "UPDATE"
+        else ""
+    )
     changed = (
         f'SELECT "license_id", "held", SUM("d") AS "d" FROM ({_HOLDING_CHANGES[operation]}) AS "c" '
         f'GROUP BY "license_id", "held" HAVING SUM("d") <> 0'
     )
     return f"""
+        {skip}
         PERFORM 1 FROM "licensing_license" l WHERE l."id" IN (SELECT "license_id" FROM ({changed}) AS "c")
         ORDER BY l."id" FOR SHARE OF l;
         INSERT INTO {TALLY} ({KEY}, "n")

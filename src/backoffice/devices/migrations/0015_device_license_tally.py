@@ -170,7 +170,10 @@ POSTGRESQL_FORWARDS = [
     BEGIN
       IF TG_OP = 'INSERT' THEN {_apply_devices("INSERT")}
       ELSIF TG_OP = 'DELETE' THEN {_apply_devices("DELETE")}
-      ELSE {_apply_devices("UPDATE")}
+      ELSE
+        -- Most updates (a check-in) change no key: nothing to do, cheaply.
+        IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE (n."company_id", n."team_id", n."license_id", n."registered_at" IS NULL) IS DISTINCT FROM (o."company_id", o."team_id", o."license_id", o."registered_at" IS NULL)) THEN RETURN NULL; END IF;
+        {_apply_devices("UPDATE")}
       END IF;
       RETURN NULL;
     END $$
