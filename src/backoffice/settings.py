@@ -239,6 +239,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ReconPro Back Office 
 # Proxies whose X-Forwarded-For is believed (comma-separated addresses).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
+# Sign-in (the Back Office's /login/ and the operators' /admin/login/):
+# failed attempts are limited per account (the address typed, whether or not
+# it belongs to anyone) and per client network, with the device API's exact
+# limiter (core.ratelimit). A success gives its slot back. docs/security.md.
+SIGN_IN_FAILED_PER_ACCOUNT = int(os.environ.get("SIGN_IN_FAILED_PER_ACCOUNT", "10"))
+SIGN_IN_FAILED_PER_ADDRESS = int(os.environ.get("SIGN_IN_FAILED_PER_ADDRESS", "30"))
+SIGN_IN_WINDOW_SECONDS = int(os.environ.get("SIGN_IN_WINDOW_SECONDS", "900"))
+
 # Registration codes and the device API (DESIGN §3; the arithmetic is in
 # docs/security.md and pinned by tests/device_api/test_rate_limits.py).
 # Failed redemptions are limited per client network (an IPv4 address or an

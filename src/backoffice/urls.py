@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from backoffice.tenancy.sign_in import ThrottledAdminAuthenticationForm
+
 admin.site.site_header = "ReconPro Back Office · Operators"
 admin.site.site_title = "Operators"
+# The operators' sign-in is throttled as the Back Office's (tenancy.sign_in).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="devices:active", permanent=False)),

@@ -10,11 +10,15 @@ from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import DEFAULT_EXPIRED_CODE_GRACE_DAYS, MAX_EXPIRED_CODE_GRACE_DAYS, User
 from backoffice.tenancy.selectors import user_email_taken, user_team_choices
 from backoffice.tenancy.services import NO_FUNCTIONALITY
+from backoffice.tenancy.sign_in import ThrottledSignInMixin
 from backoffice.tenancy.validation import password_check
 
 
-class SignInForm(TextRulesFormMixin, AuthenticationForm):
-    """Sign-in with an email address; the address is compared in lower case."""
+class SignInForm(ThrottledSignInMixin, TextRulesFormMixin, AuthenticationForm):
+    """
+    Sign-in with an email address; the address is compared in lower case.
+    Failed attempts are limited per account and per network (``tenancy.sign_in``).
+    """
 
     username = forms.EmailField(
         label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})

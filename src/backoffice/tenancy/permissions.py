@@ -54,6 +54,7 @@ OUTBOX_WORKER = SystemActor("Email outbox worker")
 HOUSEKEEPING = SystemActor("Housekeeping worker")
 OPERATOR_COMMAND = SystemActor("Operator (manage.py command)", is_operator=True)
 DEMO_DATA = SystemActor("Demo data loader", is_operator=True)
+SIGN_IN_GUARD = SystemActor("Sign-in throttle")
 
 Actor = User | SystemActor
 

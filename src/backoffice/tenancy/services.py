@@ -11,9 +11,11 @@ operators' admin writes on companies and users check the same rules and
 share their helpers, so they stay together.
 """
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -22,7 +24,7 @@ from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
 from backoffice.tenancy.choices import Functionality, Role
 from backoffice.tenancy.models import MAX_EXPIRED_CODE_GRACE_DAYS, Company, User
-from backoffice.tenancy.permissions import REFUSED, Actor, require_operator, require_role
+from backoffice.tenancy.permissions import REFUSED, SIGN_IN_GUARD, Actor, require_operator, require_role
 from backoffice.tenancy.scoping import company_scope
 from backoffice.tenancy.selectors import company_name_taken, user_email_taken
 from backoffice.tenancy.validation import password_check
@@ -36,6 +38,8 @@ COMPANY_NAME_TAKEN = "A company with this name already exists."
 NO_FUNCTIONALITY = (
     "Pick at least one function: with none, ReconPro would offer nothing on the devices that use company settings."
 )
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -501,3 +505,31 @@ def company_update(
             data={"before": before, "after": {field: getattr(company, field) for field in fields}},
         )
     return company
+
+
+def user_lockout_record(*, email: str, address: str) -> None:
+    """
+    The account ``email`` has just reached its limit of failed sign-ins
+    (``tenancy.sign_in``): a ``user.locked_out`` event in its company's audit
+    log, with the client's address, never the password. Nothing for an
+    address that belongs to no account; an operator (no company) is named by
+    id in the server log.
+    """
+    user = User.objects.filter(email=email.strip().lower()).select_related("company").first()
+    if user is None:
+        return
+    minutes = max(1, settings.SIGN_IN_WINDOW_SECONDS // 60)
+    if user.company is None:
+        logger.warning("Operator account %s locked out of sign-in for up to %s minutes", user.pk, minutes)
+        return
+    audit_record(
+        company=user.company,
+        actor=SIGN_IN_GUARD,
+        action="user.locked_out",
+        obj=user,
+        summary=(
+            f"Sign-in for {user.email} locked for up to {minutes} minutes after "
+            f"{settings.SIGN_IN_FAILED_PER_ACCOUNT} failed attempts"
+        ),
+        data={"user_id": user.pk, "address": address},
+    )
