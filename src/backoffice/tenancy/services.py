@@ -199,9 +199,14 @@ def user_update(
         before = {"full_name": user.full_name, "role": user.role, "team_id": user.team_id}
         shown_before = _user_as_shown(user)
         user.full_name = full_name.strip()
+        fields = ["full_name", "role", "team"]
+        if (user.role, user.team_id) != (role, team.pk if team else None):
+            # A new role or team ends the sessions signed in with the old one.
+            user.session_epoch += 1
+            fields.append("session_epoch")
         user.role = role
         user.team = team  # type: ignore[assignment]
-        user.save(update_fields=["full_name", "role", "team"])
+        user.save(update_fields=fields)
         changes = audit_changes(shown_before, _user_as_shown(user))
         audit_record(
             company=company,
@@ -224,7 +229,8 @@ def _user_set_active(*, acting_user: Actor, user: User, active: bool, company: C
             raise ValidationError("You cannot deactivate yourself; ask another Administrator.")
         if user.is_active != active:
             user.is_active = active
-            user.save(update_fields=["is_active"])
+            user.session_epoch += 1  # the sessions end at once (and a reactivated user signs in afresh)
+            user.save(update_fields=["is_active", "session_epoch"])
             audit_record(
                 company=company,
                 actor=acting_user,
