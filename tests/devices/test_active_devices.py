@@ -325,7 +325,7 @@ def test_pending_registrations_have_their_own_search(as_admin_a, two_pending, pq
 def test_the_pending_search_is_kept_by_the_poll_and_after_a_write(as_admin_a, two_pending):
     bay, van = two_pending
     page = as_admin_a.get("/devices/?pq=van&nickname=x").content.decode()
-    assert 'hx-include="#pending-q"' in page
+    assert 'hx-include="#pending-q, #pending-all"' in page
     assert 'id="pending-q" name="pq" value="van"' in page
     # The box's form keeps the registered list's search when it is sent.
     assert '<input type="hidden" name="nickname" value="x">' in page
