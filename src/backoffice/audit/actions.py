@@ -73,6 +73,7 @@ ACTIONS: dict[str, str] = {
     "user.access_updated": "User's access changed",
     "user.password_set": "User's password set",
     "user.deactivated": "User deactivated",
+    "user.locked_out": "Sign-in locked after failed attempts",
     "user.reactivated": "User reactivated",
     "company.created": "Company created",
     "company.updated": "Company changed",
