@@ -9,7 +9,10 @@ admin.site.site_title = "Operators"
 # The operators' sign-in is throttled as the Back Office's (tenancy.sign_in).
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# The device API comes first: its calls are the most frequent, and the
+# resolver tries the patterns in order.
 urlpatterns = [
+    path("api/device/v1/", include("backoffice.device_api.urls")),
     path("", RedirectView.as_view(pattern_name="devices:active", permanent=False)),
     path("", include("backoffice.tenancy.urls")),
     path("devices/", include("backoffice.devices.urls")),
@@ -17,6 +20,5 @@ urlpatterns = [
     path("", include("backoffice.licensing.urls")),
     path("audit/", include("backoffice.auditlog.urls")),
     path("", include("backoffice.imports.urls")),
-    path("api/device/v1/", include("backoffice.device_api.urls")),
     path("admin/", admin.site.urls),
 ]
