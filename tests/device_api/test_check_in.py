@@ -112,3 +112,31 @@ def test_check_in_announces_a_device_setting_change_at_once(http, registered):
     second = post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential)).json()["config_etag"]
     assert second != first
     assert http.get(f"{API}/config", headers=bearer(registered.credential))["ETag"] == second
+
+
+def set_columns(sql: str) -> set[str]:
+    """The columns an UPDATE statement sets."""
+    assignments = sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+    return {part.split("=", 1)[0].strip().strip('"') for part in assignments.split(", ")}
+
+
+@override_settings(CHECK_IN_WRITE_INTERVAL_SECONDS=30)
+def test_check_in_updates_only_last_seen_and_the_reported_fields_that_changed(http, registered):
+    post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    age_last_check_in(registered.device, 31)
+    with CaptureQueriesContext(connection) as queries:
+        post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
+    [update] = updates(queries)
+    assert set_columns(update) == {"last_check_in_at"}
+
+    with CaptureQueriesContext(connection) as queries:
+        post_json(http, "/check-ins", {**CHECK_IN, "app_version": "5.10.0"}, **bearer(registered.credential))
+    [update] = updates(queries)
+    assert set_columns(update) == {"last_check_in_at", "app_version", "app_version_key"}
+    device = stored(registered.device)
+    assert (device.app_version, device.device_name, device.os_type, device.platform) == (
+        "5.10.0",
+        CHECK_IN["name"],
+        CHECK_IN["os_type"],
+        CHECK_IN["platform"],
+    )

@@ -202,21 +202,32 @@ def check_in_history_kind(*, device: Device, reported: Mapping[str, str], now: d
     return None
 
 
-@transaction.atomic
 def device_check_in(*, device: Device, reported: Mapping[str, str], now: datetime.datetime) -> None:
     """
     Store what a registered device reported at a check-in and when; the
-    caller (the device API) decides when a write is due. A single UPDATE,
-    plus one row of the check-in history when ``check_in_history_kind`` says
-    one is due (a change, or the first stored check-in of a sample slot).
+    caller (the device API) decides when a write is due. A single UPDATE of
+    the last check-in and of the reported fields that changed (the others,
+    some indexed and followed by the tally's triggers, are left alone), plus
+    one row of the check-in history when ``check_in_history_kind`` says one
+    is due (a change, or the first stored check-in of a sample slot): the
+    two in one transaction, the UPDATE alone atomic by itself.
     """
     kind = check_in_history_kind(device=device, reported=reported, now=now)
-    Device.objects.filter(pk=device.pk).update(**reported, last_check_in_at=now)
-    for field, value in reported.items():
-        setattr(device, field, value)
-    device.last_check_in_at = now
-    if kind is not None:
-        _history_write(device=device, kind=kind, at=now)
+    changed = {field: value for field, value in reported.items() if getattr(device, field) != value}
+
+    def store() -> None:
+        Device.objects.filter(pk=device.pk).update(**changed, last_check_in_at=now)
+        for field, value in changed.items():
+            setattr(device, field, value)
+        device.last_check_in_at = now
+        if kind is not None:
+            _history_write(device=device, kind=kind, at=now)
+
+    if kind is None:
+        store()
+    else:
+        with transaction.atomic():
+            store()
 
 
 def check_in_history_prune(*, now: datetime.datetime | None = None) -> int:
