@@ -110,8 +110,10 @@ POSTGRESQL_FORWARDS = [
       IF TG_OP = 'INSERT' THEN {_apply("INSERT")}
       ELSIF TG_OP = 'DELETE' THEN {_apply("DELETE")}
       ELSE
-        -- Most updates (a check-in) change no key: nothing to do, cheaply.
-        IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE (n."company_id", n."team_id", n."platform", n."app_version", n."app_version_key", n."license_id" IS NULL, n."registered_at" IS NULL) IS DISTINCT FROM (o."company_id", o."team_id", o."platform", o."app_version", o."app_version_key", o."license_id" IS NULL, o."registered_at" IS NULL)) THEN RETURN NULL; END IF;
+        -- Most updates (a check-in) change no key: nothing to do. The keys
+        -- compared as multisets (no join of the two tables, which a bulk
+        -- UPDATE of many rows would make quadratic).
+        IF NOT EXISTS (SELECT "company_id", "team_id", "platform", "app_version", "app_version_key", "license_id" IS NULL, "registered_at" IS NULL FROM new_rows EXCEPT ALL SELECT "company_id", "team_id", "platform", "app_version", "app_version_key", "license_id" IS NULL, "registered_at" IS NULL FROM old_rows) THEN RETURN NULL; END IF;
         {_apply("UPDATE")}
       END IF;
       RETURN NULL;

@@ -158,8 +158,9 @@ def _apply_licenses(operation):
 def _apply_holdings(operation):
     # Most updates (a check-in) leave the license column alone: nothing to do, cheaply.
     skip = (
-        'IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o."id" = n."id" '
-        'WHERE n."license_id" IS DISTINCT FROM o."license_id") THEN RETURN NULL; END IF;'
+        # (multisets compared, no join of the two tables)
+        'IF NOT EXISTS (SELECT "license_id" FROM new_rows EXCEPT ALL SELECT "license_id" FROM old_rows) '
+        "THEN RETURN NULL; END IF;"
         if operation == "UPDATE"
         else ""
     )

@@ -120,17 +120,16 @@ _CHANGES = {
 _COLUMNS = f'{KEY}, "d", "license_id"'
 
 
-_CHANGED_ROW = (
-    '(n."company_id", n."team_id", n."license_id", n."registered_at" IS NULL) IS DISTINCT FROM '
-    '(o."company_id", o."team_id", o."license_id", o."registered_at" IS NULL)'
-)
-# The licenses of the device rows whose tally key changes, to lock first.
+_ROW_KEY = '"company_id", "team_id", "license_id", "registered_at" IS NULL AS "pending"'
+# The licenses of the device rows whose tally key changes, to lock first:
+# for an UPDATE, the keys found on one side and not on the other (multiset
+# differences, hashed, never a join of the two tables).
 _TOUCHED = {
     "INSERT": 'SELECT "license_id" FROM new_rows WHERE "registered_at" IS NOT NULL',
     "DELETE": 'SELECT "license_id" FROM old_rows WHERE "registered_at" IS NOT NULL',
     "UPDATE": (
-        f'SELECT n."license_id" FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE {_CHANGED_ROW} '
-        f'UNION SELECT o."license_id" FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE {_CHANGED_ROW}'
+        f'SELECT "license_id" FROM (SELECT {_ROW_KEY} FROM new_rows EXCEPT ALL SELECT {_ROW_KEY} FROM old_rows) AS "a" '
+        f'UNION SELECT "license_id" FROM (SELECT {_ROW_KEY} FROM old_rows EXCEPT ALL SELECT {_ROW_KEY} FROM new_rows) AS "b"'
     ),
 }
 
@@ -171,8 +170,9 @@ POSTGRESQL_FORWARDS = [
       IF TG_OP = 'INSERT' THEN {_apply_devices("INSERT")}
       ELSIF TG_OP = 'DELETE' THEN {_apply_devices("DELETE")}
       ELSE
-        -- Most updates (a check-in) change no key: nothing to do, cheaply.
-        IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o."id" = n."id" WHERE (n."company_id", n."team_id", n."license_id", n."registered_at" IS NULL) IS DISTINCT FROM (o."company_id", o."team_id", o."license_id", o."registered_at" IS NULL)) THEN RETURN NULL; END IF;
+        -- Most updates (a check-in) change no key: nothing to do. The keys
+        -- compared as multisets (no join of the two tables).
+        IF NOT EXISTS (SELECT "company_id", "team_id", "license_id", "registered_at" IS NULL FROM new_rows EXCEPT ALL SELECT "company_id", "team_id", "license_id", "registered_at" IS NULL FROM old_rows) THEN RETURN NULL; END IF;
         {_apply_devices("UPDATE")}
       END IF;
       RETURN NULL;
