@@ -229,6 +229,12 @@ def test_sorting_by_last_seen_puts_never_seen_devices_last(as_admin_a, company_a
         DeviceFactory(company=company_a, team=team_a, nickname="Now", last_check_in_at=now)
     assert rows(as_admin_a.get("/devices/?sort=last_seen")) == ["Week", "Now", "Never"]
     assert rows(as_admin_a.get("/devices/?sort=last_seen&dir=desc")) == ["Now", "Week", "Never"]
+    # The same with a text search (whose sort is fenced from the indexes) and a filter.
+    for extra in ("&nickname=e", "&nickname=e&t=" + str(team_a.pk)):
+        assert rows(as_admin_a.get("/devices/?sort=last_seen" + extra)) == ["Week", "Never"]
+        assert rows(as_admin_a.get("/devices/?sort=last_seen&dir=desc" + extra)) == ["Week", "Never"]
+    assert rows(as_admin_a.get("/devices/?sort=last_seen&dir=desc&team=alpha")) == ["Now", "Week", "Never"]
+    assert rows(as_admin_a.get("/devices/?sort=last_seen&team=alpha")) == ["Week", "Now", "Never"]
     html = as_admin_a.get("/devices/?sort=last_seen").content.decode()
     assert '<th scope="col" aria-sort="ascending"><a href="?sort=last_seen&amp;dir=desc">Last seen' in html
 

@@ -251,12 +251,15 @@ def device_registered_list(
         # sorted; sorting by COALESCE(key, key) (the same order) keeps the
         # planner from walking the sort's index in the hope of meeting 50
         # matches early, which reads most of the fleet when they sort late.
-        first = Coalesce(F(keys[0]), F(keys[0]))
+        first = Coalesce(first, first)
     # Empty values sort last both ways; only the columns that can be empty
     # say so, so that the others read their index backwards when descending.
+    nullable = [name in NULLABLE_SORT_KEYS for name in keys]
+    if keys[0] == "last_check_in_at" and descending:
+        nullable[0] = False  # never empty: "never" is the earliest instant
     ordering = [
-        _ordered(key, descending=descending, nullable=name in NULLABLE_SORT_KEYS)
-        for key, name in zip((first, *map(F, keys[1:])), keys, strict=True)
+        _ordered(key, descending=descending, nullable=empty)
+        for key, empty in zip((first, *map(F, keys[1:])), nullable, strict=True)
     ]
     return devices.order_by(*ordering)
 
