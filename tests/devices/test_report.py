@@ -350,11 +350,12 @@ def test_the_report_runs_a_fixed_number_of_queries(as_admin_a, company_a, team_a
     assert _report_queries(as_admin_a) == five
 
 
-def test_the_statistics_take_six_queries(admin_a, company_a, team_a, django_assert_num_queries):
+def test_the_statistics_take_seven_queries(admin_a, company_a, team_a, django_assert_num_queries):
+    """The devices' five aggregates, then the license lines: the license tally and the pending devices' holds."""
     with company_scope(company_a):
         client = ClientFactory(company=company_a)
     _add_devices(company_a, team_a, client, 12)
-    with company_scope(company_a), django_assert_num_queries(6):
+    with company_scope(company_a), django_assert_num_queries(7):
         statistics = device_report_statistics(user=admin_a, search=DeviceSearch())
     assert statistics.devices == 12
 

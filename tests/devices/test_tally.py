@@ -33,6 +33,7 @@ from backoffice.devices.selectors import (
     device_version_breakdown,
 )
 from backoffice.devices.selectors.active_devices import LAST_SEEN_FILTER_CHOICES, LICENSE_FILTER_CHOICES
+from backoffice.devices.selectors.report import report_license_use
 from backoffice.devices.services import (
     device_cancel,
     device_delete,
@@ -42,12 +43,14 @@ from backoffice.devices.services import (
     registration_code_redeem,
 )
 from backoffice.devices.services.redemption import device_check_in
+from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import NO_EXPIRY, License, LicenseTally
 from backoffice.licensing.selectors import (
     LicenseCounts,
     license_active_q,
     license_counts,
     license_held_by_expired_code_q,
+    license_status_q,
 )
 from backoffice.licensing.services import license_issue, license_suspend, license_unsuspend, license_update
 from backoffice.tenancy.choices import Role
@@ -163,6 +166,21 @@ def fresh_license_counts():
     return LicenseCounts(**counts)
 
 
+def fresh_report_license_use() -> list[tuple[str, int]]:
+    """The report's license lines as one COUNT over every license computes them (in the scope open)."""
+    day = timezone.localdate()
+    lines = [
+        ("Total", Q()),
+        ("Free", license_active_q(day=day) & Q(device__isnull=True)),
+        ("Held by pending codes", Q(device__isnull=False, device__registered_at__isnull=True)),
+        ("Held by expired codes", license_held_by_expired_code_q()),
+        ("Expired", license_status_q(LicenseStatus.EXPIRED, day=day)),
+        ("Suspended", license_status_q(LicenseStatus.SUSPENDED, day=day)),
+    ]
+    counts = License.objects.aggregate(**{f"l{i}": Count("id", filter=q) for i, (_, q) in enumerate(lines)})
+    return [(label, counts[f"l{i}"]) for i, (label, _) in enumerate(lines)]
+
+
 def assert_tally_exact(*companies) -> None:
     for company in companies:
         assert tally_counts(company) == fresh_counts(company), f"the tally of {company} is wrong"
@@ -172,6 +190,7 @@ def assert_tally_exact(*companies) -> None:
         )
         with company_scope(company):
             assert license_counts() == fresh_license_counts()
+            assert report_license_use() == fresh_report_license_use()
     with scopes_disabled():
         assert not DeviceTally.objects.filter(n__lt=0).exists(), "a tally row fell below zero"
         assert not LicenseTally.objects.filter(n__lt=0).exists(), "a license tally row fell below zero"
@@ -376,6 +395,7 @@ def test_the_pages_figures_from_the_tally_equal_the_live_counts(fleets):
             LicenseFactory(company=fleet.company, is_suspended=suspended, expires_on=expires_on)
         counts = license_counts()
         assert counts == fresh_license_counts()
+        assert report_license_use() == fresh_report_license_use()
         assert counts.free >= 1
         assert counts.held_by_expired_codes == 1
         assert counts.total > counts.free

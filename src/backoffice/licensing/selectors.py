@@ -58,6 +58,33 @@ class LicenseCounts:
     held_by_expired_codes: int = 0
 
 
+@dataclass(frozen=True)
+class LicenseTallyCounts:
+    """The scoped company's licenses on a day, from ``LicenseTally``: in all, free, and by status."""
+
+    total: int
+    free: int
+    by_status: dict[str, int]
+
+
+def license_tally_counts(*, day: datetime.date | None = None) -> LicenseTallyCounts:
+    """
+    Sum ``LicenseTally``'s few rows (whatever the number of licenses), each
+    row's status taken on ``day`` (today by default): Total, Free (active and
+    held by no device) and the count of each status. One query.
+    """
+    day = day or timezone.localdate()
+    total = free = 0
+    by_status = {status.value: 0 for status in LicenseStatus}
+    for row in LicenseTally.objects.filter(n__gt=0):
+        status = row.status_on(day)
+        total += row.n
+        by_status[status.value] += row.n
+        if not row.held and status == LicenseStatus.ACTIVE:
+            free += row.n
+    return LicenseTallyCounts(total=total, free=free, by_status=by_status)
+
+
 def license_counts(*, day: datetime.date | None = None) -> LicenseCounts:
     """
     Count the scoped company's licenses: Total is every license, Free those
@@ -65,22 +92,17 @@ def license_counts(*, day: datetime.date | None = None) -> LicenseCounts:
     (pending or registered), so a license held by an expired code is not
     free until it is released; and how many licenses expired codes hold.
 
-    Total and Free are summed from ``LicenseTally`` (a few rows, whatever the
-    number of licenses), each row's status taken on ``day``; the expired
-    codes' holds are counted from the pending devices' side. Two queries.
+    Total and Free are summed from ``LicenseTally`` (``license_tally_counts``);
+    the expired codes' holds are counted from the pending devices' side. Two
+    queries.
     """
-    day = day or timezone.localdate()
-    total = free = 0
-    for row in LicenseTally.objects.filter(n__gt=0):
-        total += row.n
-        if not row.held and row.status_on(day) == LicenseStatus.ACTIVE:
-            free += row.n
+    counts = license_tally_counts(day=day)
     held_by_expired_codes = (
         License.objects.filter(device__isnull=False, device__registered_at__isnull=True)
         .filter(license_held_by_expired_code_q())
         .count()
     )
-    return LicenseCounts(total=total, free=free, held_by_expired_codes=held_by_expired_codes)
+    return LicenseCounts(total=counts.total, free=counts.free, held_by_expired_codes=held_by_expired_codes)
 
 
 def license_free_list() -> QuerySet[License]:

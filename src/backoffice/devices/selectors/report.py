@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from backoffice.core.spreadsheet import neutralise_sql
@@ -21,7 +21,10 @@ from backoffice.documents.choices import DocumentKind
 from backoffice.documents.selectors import document_count_subquery
 from backoffice.licensing.choices import LicenseStatus, LicenseType
 from backoffice.licensing.models import License
-from backoffice.licensing.selectors import license_active_q, license_held_by_expired_code_q, license_status_q
+from backoffice.licensing.selectors import (
+    license_held_by_expired_code_q,
+    license_tally_counts,
+)
 from backoffice.tenancy.models import User
 
 REPORT_HEADER = (
@@ -120,36 +123,39 @@ def _grouped(devices: QuerySet[Device], field: str) -> list[tuple[str, int]]:
 
 def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, int]]:
     """
-    Count the scoped company's licenses for the report, in one query: Total,
-    Free (active and held by no device, as on the page), held by pending
-    codes (by a device that is not registered yet) and, of those, held by
-    expired codes (released after the company's grace period), Expired and Suspended
-    (the derived status on ``day``, today by default). The counts overlap (an
-    expired license may be held by a pending code); each answers its own
-    question. Another line is one more ``(label, filter)`` pair.
+    Count the scoped company's licenses for the report: Total, Free (active
+    and held by no device, as on the page), held by pending codes (by a device
+    that is not registered yet) and, of those, held by expired codes (released
+    after the company's grace period), Expired and Suspended (the derived
+    status on ``day``, today by default). The counts overlap (an expired
+    license may be held by a pending code); each answers its own question.
+    Total, Free and the statuses come from the license tally, the holds from
+    the pending devices' side: two small queries whatever the number of
+    licenses.
     """
     day = day or timezone.localdate()
-    lines: list[tuple[str, Q | None]] = [
-        ("Total", None),
-        ("Free", license_active_q(day=day) & Q(device__isnull=True)),
-        ("Held by pending codes", Q(device__isnull=False, device__registered_at__isnull=True)),
-        # Of those, held by a code that expired (released after the grace period), as the Licenses page says.
-        ("Held by expired codes", license_held_by_expired_code_q()),
-        ("Expired", license_status_q(LicenseStatus.EXPIRED, day=day)),
-        ("Suspended", license_status_q(LicenseStatus.SUSPENDED, day=day)),
-    ]
-    counts = License.objects.aggregate(
-        **{f"line{i}": Count("id", filter=q) if q is not None else Count("id") for i, (_, q) in enumerate(lines)}
+    counts = license_tally_counts(day=day)
+    held = License.objects.filter(device__isnull=False, device__registered_at__isnull=True).aggregate(
+        pending=Count("id"), expired=Count("id", filter=license_held_by_expired_code_q())
     )
-    return [(label, counts[f"line{i}"]) for i, (label, _) in enumerate(lines)]
+    return [
+        ("Total", counts.total),
+        ("Free", counts.free),
+        ("Held by pending codes", held["pending"]),
+        # Of those, held by a code that expired (released after the grace period), as the Licenses page says.
+        ("Held by expired codes", held["expired"]),
+        ("Expired", counts.by_status[LicenseStatus.EXPIRED.value]),
+        ("Suspended", counts.by_status[LicenseStatus.SUSPENDED.value]),
+    ]
 
 
 def device_report_statistics(*, user: User, search: DeviceSearch) -> DeviceReportStatistics:
     """
     The statistics of the registered devices ``user`` sees in ``search`` (a
     Team Administrator's team only), and the company's license use. Counted
-    with aggregate queries, six whatever the number of devices; evaluated at
-    once, inside the caller's company scope.
+    with aggregate queries, seven whatever the number of devices (the
+    license lines: the license tally and the pending devices' holds);
+    evaluated at once, inside the caller's company scope.
     """
     devices = device_registered_list(user=user, search=search)
     now = timezone.now()
