@@ -117,15 +117,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # PostgreSQL's JIT compiles a statement when its estimated cost is high,
-    # which a company's report or page reaches once the database holds many
-    # companies: 60 ms of compiling for a 30 ms statement (docs/benchmarks.md,
-    # "Many companies"). The Back Office's statements are short: off, unless
-    # DATABASE_JIT=1. Added to whatever options the URL gave.
-    if os.environ.get("DATABASE_JIT", "0") != "1":
-        options = DATABASES["default"].setdefault("OPTIONS", {})
-        options["options"] = " ".join(filter(None, [options.get("options", ""), "-c jit=off"]))
+# PostgreSQL's JIT compiles a statement when its estimated cost is high,
+# which a company's report or page reaches once the database holds many
+# companies: 60 ms of compiling for a 30 ms statement (docs/benchmarks.md,
+# "Many companies"). The Back Office's statements are short: off, unless
+# DATABASE_JIT=1. Added to whatever options the URL gave.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("DATABASE_JIT", "0") != "1":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
