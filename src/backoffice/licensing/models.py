@@ -139,5 +139,13 @@ class LicenseTally(CompanyOwnedModel):
 
     def status_on(self, day: datetime.date) -> LicenseStatus:
         """The status, on ``day``, of the licenses this row counts (``License.status_on``'s rule)."""
-        expires_on = None if self.expires_on == NO_EXPIRY else self.expires_on
-        return License(is_suspended=self.is_suspended, expires_on=expires_on).status_on(day)
+        return tally_status_on(is_suspended=self.is_suspended, expires_on=self.expires_on, day=day)
+
+
+def tally_status_on(*, is_suspended: bool, expires_on: datetime.date, day: datetime.date) -> LicenseStatus:
+    """
+    The status on ``day`` of the licenses a tally row counts (``LicenseTally``,
+    ``devices.DeviceLicenseTally``), whose ``expires_on`` is ``NO_EXPIRY`` for
+    no expiry date: ``License.status_on``'s rule.
+    """
+    return License(is_suspended=is_suspended, expires_on=None if expires_on == NO_EXPIRY else expires_on).status_on(day)

@@ -17,7 +17,7 @@ from backoffice.core.text import id_parse, text_is_clean
 from backoffice.devices.last_seen import STATE_LABELS, STATES, last_seen_q
 from backoffice.devices.models import NEVER_SEEN_SORTS_AS, Device, DeviceLicenseTally, DeviceTally
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.models import NO_EXPIRY, License
+from backoffice.licensing.models import tally_status_on
 from backoffice.licensing.selectors import license_status_q
 from backoffice.organization.models import Team
 from backoffice.organization.selectors import team_visible_queryset
@@ -242,10 +242,13 @@ def device_registered_list(
     # descending sort is exactly the ascending one reversed.
     keys = (*DEVICE_SORTS.get(sort, DEVICE_SORTS[DEFAULT_DEVICE_SORT]), "nickname", "id")
     first: Any = F(keys[0])
+    nullable = [name in NULLABLE_SORT_KEYS for name in keys]
     if keys[0] == "last_check_in_at" and descending:
         # Latest first, never seen last: the order of the index on
-        # COALESCE(last check-in, the earliest instant), read backwards.
+        # COALESCE(last check-in, the earliest instant), read backwards;
+        # never empty, so no NULLS LAST.
         first = never_seen_first(F("last_check_in_at"))
+        nullable[0] = False
     if search is not None and _boxes_q(search):
         # A text search is served by the trigram indexes, then its matches
         # sorted; sorting by COALESCE(key, key) (the same order) keeps the
@@ -254,9 +257,6 @@ def device_registered_list(
         first = Coalesce(first, first)
     # Empty values sort last both ways; only the columns that can be empty
     # say so, so that the others read their index backwards when descending.
-    nullable = [name in NULLABLE_SORT_KEYS for name in keys]
-    if keys[0] == "last_check_in_at" and descending:
-        nullable[0] = False  # never empty: "never" is the earliest instant
     ordering = [
         _ordered(key, descending=descending, nullable=empty)
         for key, empty in zip((first, *map(F, keys[1:])), nullable, strict=True)
@@ -297,15 +297,20 @@ def device_page(
     return page
 
 
+def _tally_visible[T: (DeviceTally, DeviceLicenseTally)](tally: QuerySet[T], *, user: User) -> QuerySet[T]:
+    """The rows of a devices tally that ``user`` may see: a Team Administrator's team's only."""
+    if user.is_team_administrator:
+        return tally.filter(team_id=user.team_id or 0)
+    return tally
+
+
 def _tally_rows(*, user: User) -> list[dict[str, Any]]:
     """
     The rows of ``DeviceTally`` that ``user`` may see (a Team Administrator:
     their team's), those that count a device, with the team's name. One
     query over a few rows whatever the size of the fleet.
     """
-    tally = DeviceTally.objects.filter(n__gt=0)
-    if user.is_team_administrator:
-        tally = tally.filter(team_id=user.team_id or 0)
+    tally = _tally_visible(DeviceTally.objects.filter(n__gt=0), user=user)
     columns = ("team_id", "team__name", "platform", "app_version", "app_version_key", "licensed", "n")
     return [dict(row) for row in tally.values(*columns).order_by()]
 
@@ -327,10 +332,7 @@ def device_registered_count(*, user: User, search: DeviceSearch | None = None) -
     """
     if search is not None and not search.is_empty:
         return None
-    tally = DeviceTally.objects.all()
-    if user.is_team_administrator:
-        tally = tally.filter(team_id=user.team_id or 0)
-    return tally.aggregate(n=Sum("n"))["n"] or 0
+    return _tally_visible(DeviceTally.objects.all(), user=user).aggregate(n=Sum("n"))["n"] or 0
 
 
 def device_search_q(search: DeviceSearch, *, now: datetime.datetime | None = None) -> Q:
@@ -529,16 +531,13 @@ def _license_counts_from_tally(*, user: User, day: datetime.date) -> dict[str, i
     choice on ``day``, summed from ``DeviceLicenseTally`` (each row's status
     taken on ``day``): one query over a few rows.
     """
-    tally = DeviceLicenseTally.objects.filter(n__gt=0)
-    if user.is_team_administrator:
-        tally = tally.filter(team_id=user.team_id or 0)
+    tally = _tally_visible(DeviceLicenseTally.objects.filter(n__gt=0), user=user)
     counts = {value: 0 for value, _ in LICENSE_FILTER_CHOICES}
     for row in tally.values("licensed", "is_suspended", "expires_on", "n").order_by():
         if not row["licensed"]:
             counts[LICENSE_NONE] += row["n"]
             continue
-        expires_on = None if row["expires_on"] == NO_EXPIRY else row["expires_on"]
-        status = License(is_suspended=row["is_suspended"], expires_on=expires_on).status_on(day)
+        status = tally_status_on(is_suspended=row["is_suspended"], expires_on=row["expires_on"], day=day)
         counts[status.value] += row["n"]
     return counts
 
