@@ -128,7 +128,7 @@ def signed_in(base: str) -> httpx.Client:
     http.get("/login/")
     response = http.post(
         "/login/",
-        data={"username": ADMIN, "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+        data={"login": ADMIN, "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
         headers={"Referer": f"{base}/login/"},
     )
     assert response.status_code == 302, response.text[:500]

@@ -49,6 +49,9 @@ if not SECRET_KEY:
 # Both default to keys derived from SECRET_KEY; set them to rotate separately.
 CODE_DIGEST_KEY = os.environ.get("CODE_DIGEST_KEY", "")
 CODE_ENCRYPTION_KEY = os.environ.get("CODE_ENCRYPTION_KEY", "")
+# Two-factor secrets (authenticator keys, recovery-code seeds) are stored
+# encrypted with this key (default: derived from SECRET_KEY).
+TWO_FACTOR_ENCRYPTION_KEY = os.environ.get("TWO_FACTOR_ENCRYPTION_KEY", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -62,6 +65,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    # Accounts: sign-in, password reset, two-factor sign-in (TOTP, recovery
+    # codes, passkeys) and the list of a user's sessions (docs/accounts.md).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "backoffice.core",
     "backoffice.tenancy",
     "backoffice.organization",
@@ -84,11 +93,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "backoffice.tenancy.middleware.CompanyScopeMiddleware",
+    "backoffice.tenancy.middleware.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -138,10 +150,57 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenancy.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-LOGIN_URL = "tenancy:login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "devices:active"
-LOGOUT_REDIRECT_URL = "tenancy:login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Accounts (django-allauth; docs/accounts.md). Users sign in with their email
+# address; nobody signs up: a company's administrator invites people
+# (backoffice.invitations). A password reset answers the same whether or not
+# an account has the address. Failed passwords are limited by the exact
+# limiter below (tenancy.sign_in), not by allauth's own counters; allauth's
+# limits stay for two-factor codes and for reset emails.
+ACCOUNT_ADAPTER = "backoffice.tenancy.sign_in.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "backoffice.tenancy.forms.SignInForm",
+    "reset_password": "backoffice.tenancy.forms.ResetPasswordRequestForm",
+}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "allauth.account.forms.EmailAwarePasswordResetTokenGenerator"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "ReconPro Back Office: "
+ACCOUNT_RATE_LIMITS: dict[str, str | bool] = {
+    # Sign-in attempts: the exact limiter of failed ones (tenancy.sign_in) instead.
+    "login": False,
+    # Wrong two-factor codes (allauth counts them under this name): as for passwords.
+    "login_failed": "{per_address}/{window}s/ip,{per_account}/{window}s/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/ip",
+}
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(3 * 60 * 60)))
+MFA_ADAPTER = "backoffice.tenancy.sign_in.TwoFactorAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "ReconPro Back Office")
+# Passkeys are bound to the site's host name; plain http is allowed only on
+# a developer's machine, in the demo and in tests.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING or env_bool("DEMO")
+# Operators (staff users) need a second factor on /admin/, except in the demo
+# (and in tests, which switch it on where they test it).
+OPERATOR_TWO_FACTOR_REQUIRED = env_bool("OPERATOR_TWO_FACTOR_REQUIRED", not (env_bool("DEMO") or TESTING))
+# Sessions are recorded when they sign in; following each request would write on every page view.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -255,6 +314,9 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 SIGN_IN_FAILED_PER_ACCOUNT = int(os.environ.get("SIGN_IN_FAILED_PER_ACCOUNT", "10"))
 SIGN_IN_FAILED_PER_ADDRESS = int(os.environ.get("SIGN_IN_FAILED_PER_ADDRESS", "30"))
 SIGN_IN_WINDOW_SECONDS = int(os.environ.get("SIGN_IN_WINDOW_SECONDS", "900"))
+ACCOUNT_RATE_LIMITS["login_failed"] = str(ACCOUNT_RATE_LIMITS["login_failed"]).format(
+    per_address=SIGN_IN_FAILED_PER_ADDRESS, per_account=SIGN_IN_FAILED_PER_ACCOUNT, window=SIGN_IN_WINDOW_SECONDS
+)
 
 # Registration codes and the device API (DESIGN §3; the arithmetic is in
 # docs/security.md and pinned by tests/device_api/test_rate_limits.py).

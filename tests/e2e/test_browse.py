@@ -29,7 +29,7 @@ def test_wrong_password_is_announced(page):
     page.goto("/login/")
     page.get_by_label("Email").fill("admin@northwind.example")
     page.get_by_label("Password").fill("wrong-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("correct email and password")
 
 

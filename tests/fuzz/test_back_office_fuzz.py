@@ -240,7 +240,7 @@ def forms(world: World) -> dict[str, dict[str, st.SearchStrategy]]:
             "default_time_zone": time_zone,
             "default_functionality": st.lists(st.one_of(st.sampled_from(Functionality.values), any_value)),
         },
-        "/login/": {"username": st.one_of(st.emails().map(str), any_value), "password": password},
+        "/login/": {"login": st.one_of(st.emails().map(str), any_value), "password": password},
     }
 
 

@@ -303,6 +303,6 @@ def test_a_user_full_name_refuses_bidi_and_controls(as_admin_a) -> None:
 
 
 def test_sign_in_with_a_nul_is_a_form_error(http, admin_a) -> None:
-    response = http.post("/login/", {"username": "admin@a.example\x00", "password": "x\x00"})
+    response = http.post("/login/", {"login": "admin@a.example\x00", "password": "x\x00"})
     assert response.status_code == 200
     assert "contains a control character" in response.content.decode()

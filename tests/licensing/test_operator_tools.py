@@ -103,7 +103,7 @@ def test_create_company_with_generated_password(company_a):
             ("Default Team", "America/Denver", True)
         ]
     http = HttpClient()
-    assert http.post("/login/", {"username": "boss@harbor.example", "password": password}).status_code == 302
+    assert http.post("/login/", {"login": "boss@harbor.example", "password": password}).status_code == 302
     assert http.get("/teams/").status_code == 200
 
 

@@ -5,7 +5,7 @@ from tests.factories import PASSWORD
 
 def test_sign_in_with_email_in_any_case(admin_a):
     http = HttpClient()
-    response = http.post("/login/", {"username": "ADMIN@A.example", "password": PASSWORD})
+    response = http.post("/login/", {"login": "ADMIN@A.example", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/devices/"
     assert http.get("/devices/").status_code == 200
@@ -13,9 +13,9 @@ def test_sign_in_with_email_in_any_case(admin_a):
 
 def test_wrong_password_shows_an_error_and_signs_in_nobody(admin_a):
     http = HttpClient()
-    response = http.post("/login/", {"username": "admin@a.example", "password": "nope"})
+    response = http.post("/login/", {"login": "admin@a.example", "password": "nope"})
     assert response.status_code == 200
-    assert "Please enter a correct email and password" in response.content.decode()
+    assert "The email address and/or password you specified are not correct." in response.content.decode()
     assert http.get("/devices/").status_code == 302
 
 
@@ -27,12 +27,15 @@ def test_anonymous_visitor_is_sent_to_sign_in():
 
 def test_sign_in_form_needs_csrf_token(admin_a):
     http = HttpClient(enforce_csrf_checks=True)
-    response = http.post("/login/", {"username": "admin@a.example", "password": PASSWORD})
+    response = http.post("/login/", {"login": "admin@a.example", "password": PASSWORD})
     assert response.status_code == 403
 
 
 def test_sign_out_needs_post_and_ends_the_session(as_admin_a):
-    assert as_admin_a.get("/logout/").status_code == 405
+    # A GET only asks to confirm (a link cannot sign anyone out).
+    confirm = as_admin_a.get("/logout/")
+    assert confirm.status_code == 200
+    assert as_admin_a.get("/devices/").status_code == 200
     response = as_admin_a.post("/logout/")
     assert response.status_code == 302
     assert as_admin_a.get("/devices/").status_code == 302
@@ -42,8 +45,9 @@ def test_inactive_user_cannot_sign_in(admin_a):
     admin_a.is_active = False
     admin_a.save(update_fields=["is_active"])
     http = HttpClient()
-    response = http.post("/login/", {"username": "admin@a.example", "password": PASSWORD})
-    assert response.status_code == 200
+    response = http.post("/login/", {"login": "admin@a.example", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/inactive/"
     assert http.get("/devices/").status_code == 302
 
 

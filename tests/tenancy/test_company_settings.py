@@ -13,7 +13,12 @@ def settings_of(company):
 
 
 # What the form posts besides the field a test is about.
-VALID = {"default_time_zone": "UTC", "default_functionality": ["photos"], "expired_code_grace_days": "7"}
+VALID = {
+    "default_time_zone": "UTC",
+    "default_functionality": ["photos"],
+    "expired_code_grace_days": "7",
+    "two_factor_required": "optional",
+}
 
 
 def test_administrator_changes_settings(as_admin_a, company_a):

@@ -13,7 +13,7 @@ from tests.factories import PASSWORD, make_user
 
 def signed_in(user) -> HttpClient:
     http = HttpClient()
-    assert http.post("/login/", {"username": user.email, "password": PASSWORD}).status_code == 302
+    assert http.post("/login/", {"login": user.email, "password": PASSWORD}).status_code == 302
     assert http.get("/devices/").status_code == 200
     return http
 

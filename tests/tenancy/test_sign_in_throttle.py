@@ -1,6 +1,6 @@
 """
 Failed sign-ins are limited per account and per client network, exactly, on
-/login/ and on the operators' /admin/login/: the answer is the same for an
+/login/ (where the operators' /admin/login/ sends them too): the answer is the same for an
 address nobody has and for a wrong password, the right password is refused
 too while the account is locked, a success gives its slot back, a lockout is
 an audit event (never the password), and parallel attempts never get more
@@ -21,11 +21,11 @@ from tests.factories import PASSWORD
 from tests.racing import race
 
 THROTTLED = re.compile(r"Too many failed sign-ins\. Try again in \d+ minutes?\.")
-INVALID = "Please enter a correct email and password"
+INVALID = "The email address and/or password you specified are not correct."
 
 
 def sign_in(email: str, password: str, *, address: str = "198.51.100.7", path: str = "/login/"):
-    return HttpClient(REMOTE_ADDR=address).post(path, {"username": email, "password": password})
+    return HttpClient(REMOTE_ADDR=address).post(path, {"login": email, "password": password})
 
 
 def error_text(response) -> str:
@@ -95,10 +95,14 @@ def test_one_network_is_limited_across_accounts(admin_a):
 
 
 def test_the_operators_sign_in_is_throttled_too(db):
+    # The admin's own form is not offered: it sends operators to the throttled sign-in page.
+    response = HttpClient().get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=%2Fadmin%2F"
     operator = User.objects.create_superuser("root@ops.example", PASSWORD)
     for _ in range(10):
-        assert sign_in(operator.email, "wrong", path="/admin/login/").status_code == 200
-    refused = sign_in(operator.email, PASSWORD, path="/admin/login/")
+        assert sign_in(operator.email, "wrong").status_code == 200
+    refused = sign_in(operator.email, PASSWORD)
     assert refused.status_code == 200
     assert THROTTLED.search(refused.content.decode())
 

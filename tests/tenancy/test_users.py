@@ -53,7 +53,7 @@ def test_add_user_with_a_password(as_admin_a, company_a, team_a, admin_a):
     assert (event.actor_id, event.summary) == (admin_a.pk, "User new.lead@a.example created as Team Administrator")
     assert NEW_PASSWORD not in str(event.data)
     http = HttpClient()
-    assert http.post("/login/", {"username": "new.lead@a.example", "password": NEW_PASSWORD}).status_code == 302
+    assert http.post("/login/", {"login": "new.lead@a.example", "password": NEW_PASSWORD}).status_code == 302
 
 
 def test_team_is_dropped_for_roles_other_than_team_administrator(as_admin_a, company_a, team_a):

@@ -1,5 +1,6 @@
 """What can be believed about where a request came from."""
 
+import ua_parser
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -22,3 +23,19 @@ def client_address(request: HttpRequest) -> str:
         if candidate and candidate not in trusted:
             return candidate[:64]
     return remote
+
+
+def user_agent_summary(user_agent: str) -> str:
+    """
+    A browser's User-Agent as a person reads it: "Chrome 150 on Linux",
+    "Mobile Safari 18 on iPhone (iOS 18)"; the raw string, shortened, when
+    it cannot be read.
+    """
+    parsed = ua_parser.parse(user_agent or "")
+    if parsed.user_agent is None:
+        return (user_agent or "Unknown browser")[:60]
+    browser = " ".join(filter(None, [parsed.user_agent.family.removeprefix("Headless"), parsed.user_agent.major]))
+    system = " ".join(filter(None, [parsed.os.family, parsed.os.major])) if parsed.os else ""
+    device = parsed.device.family if parsed.device and parsed.device.family not in ("Other", "Mac") else ""
+    where = f"{device} ({system})" if device and system else device or system
+    return f"{browser} on {where}" if where else browser

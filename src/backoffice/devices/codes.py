@@ -12,6 +12,8 @@ import secrets
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
+from backoffice.core.sealing import derived_key
+
 CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 # Codes are issued with 12 characters, shown as XXXX-XXXX-XXXX: 20**12 ≈ 4.1e15
 # codes (about 51.9 bits), the space the guessing budget of docs/security.md uses.
@@ -22,12 +24,6 @@ CODE_SPACE = len(CODE_ALPHABET) ** CODE_LENGTH
 # MAX_CODE_LIFETIME (7 days) of the upgrade.
 LEGACY_CODE_LENGTH = 10
 CREDENTIAL_BYTES = 32  # 256 random bits
-
-
-def _derived_key(purpose: str, configured: str) -> bytes:
-    """A 32-byte key: the configured one, or one derived from SECRET_KEY for ``purpose``."""
-    material = configured or settings.SECRET_KEY
-    return hashlib.sha256(f"backoffice:{purpose}:{material}".encode()).digest()
 
 
 def code_generate() -> str:
@@ -55,12 +51,12 @@ def code_format(code: str) -> str:
 
 def code_digest(code: str) -> str:
     """The keyed digest (HMAC-SHA256) by which a normalised code is looked up."""
-    key = _derived_key("code-digest", settings.CODE_DIGEST_KEY)
+    key = derived_key("code-digest", settings.CODE_DIGEST_KEY)
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 
 def _fernet() -> Fernet:
-    key = _derived_key("code-encryption", settings.CODE_ENCRYPTION_KEY)
+    key = derived_key("code-encryption", settings.CODE_ENCRYPTION_KEY)
     return Fernet(base64.urlsafe_b64encode(key))
 
 

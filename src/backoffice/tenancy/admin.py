@@ -47,7 +47,14 @@ class CompanyAdmin(ServiceModelAdmin):
             default_functionality=data["default_functionality"],
             expired_code_grace_days=data.get("expired_code_grace_days"),
             audit_log_for_viewers=data.get("audit_log_for_viewers"),
+            two_factor_required=data.get("two_factor_required") or None,
         )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "two_factor_required" in form.base_fields:
+            form.base_fields["two_factor_required"].required = False  # not sent: the company keeps its choice
+        return form
 
 
 def _password_errors_on(error: ValidationError, field: str) -> ValidationError:

@@ -18,3 +18,11 @@ class Functionality(models.TextChoices):
     PHOTOS = "photos", "Photos"
     VIN_SCANNER = "vin_scanner", "VIN Scanner"
     SIGNATURES = "signatures", "Signatures"
+
+
+class TwoFactorPolicy(models.TextChoices):
+    """Who in a company must sign in with a second factor (an authenticator app or a passkey)."""
+
+    OPTIONAL = "optional", "Nobody (each person may add it)"
+    ADMINISTRATORS = "administrators", "Administrators and Team Administrators"
+    EVERYONE = "everyone", "Everyone"

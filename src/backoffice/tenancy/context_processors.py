@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -31,4 +32,9 @@ def tenancy(request: HttpRequest) -> dict[str, object]:
             except NoReverseMatch:
                 continue
             items.append({"label": label, "url": url, "current": request.path.startswith(url)})
-    return {"company": company, "nav_items": items}
+    return {
+        "company": company,
+        "nav_items": items,
+        # How long a password reset link works (the reset pages and email say it).
+        "password_reset_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+    }

@@ -1,31 +1,46 @@
 from typing import Any
 
+from allauth.account.forms import LoginForm, ResetPasswordForm
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from backoffice.core.forms import TIME_ZONE_HELP, TimeZoneField
 from backoffice.core.text import TextRulesFormMixin
-from backoffice.tenancy.choices import Functionality, Role
+from backoffice.tenancy.choices import Functionality, Role, TwoFactorPolicy
 from backoffice.tenancy.models import DEFAULT_EXPIRED_CODE_GRACE_DAYS, MAX_EXPIRED_CODE_GRACE_DAYS, User
 from backoffice.tenancy.selectors import user_email_taken, user_team_choices
 from backoffice.tenancy.services import NO_FUNCTIONALITY
-from backoffice.tenancy.sign_in import ThrottledSignInMixin
 from backoffice.tenancy.validation import password_check
 
 
-class SignInForm(ThrottledSignInMixin, TextRulesFormMixin, AuthenticationForm):
+class SignInForm(TextRulesFormMixin, LoginForm):
     """
-    Sign-in with an email address; the address is compared in lower case.
-    Failed attempts are limited per account and per network (``tenancy.sign_in``).
+    django-allauth's sign-in form under the text rules (a NUL or a lone
+    surrogate is a form error, never a database error). Failed attempts are
+    limited per account and per network by the account adapter
+    (``tenancy.sign_in``).
     """
 
-    username = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Email"
+        self.fields["login"].widget.attrs.update({"autofocus": True, "autocomplete": "email"})
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""
+        self.fields.pop("remember", None)
 
-    def clean_username(self) -> str:
-        return self.cleaned_data["username"].strip().lower()
+
+class ResetPasswordRequestForm(TextRulesFormMixin, ResetPasswordForm):
+    """The "Forgot your password?" form under the text rules."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.pop("placeholder", None)
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
+        self.fields["email"].max_length = 254  # type: ignore[attr-defined]
+        self.fields["email"].validators.append(MaxLengthValidator(254))
 
 
 class PageForm(TextRulesFormMixin, forms.Form):
@@ -161,6 +176,21 @@ class CompanySettingsForm(PageForm):
             "with this on, Viewers see the whole log too (read-only)."
         ),
     )
+
+    two_factor_required = forms.ChoiceField(
+        label="Require two-factor sign-in for",
+        choices=TwoFactorPolicy.choices,
+        initial=TwoFactorPolicy.OPTIONAL,
+        required=False,  # not sent: the company keeps its choice
+        widget=forms.RadioSelect,
+        help_text=(
+            "Whoever this covers adds an authenticator app or a passkey at their next sign-in, before they can "
+            "use the Back Office. Anyone may add one on their own account page."
+        ),
+    )
+
+    def clean_two_factor_required(self) -> str | None:
+        return self.cleaned_data["two_factor_required"] or None
 
     def clean_default_functionality(self) -> list[str]:
         chosen = self.cleaned_data["default_functionality"]

@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from backoffice.tenancy.choices import Functionality, Role
+from backoffice.tenancy.choices import Functionality, Role, TwoFactorPolicy
 
 # How long a never-registered device keeps its license after its code expired.
 DEFAULT_EXPIRED_CODE_GRACE_DAYS = 7
@@ -50,6 +50,16 @@ class Company(models.Model):
         default=False,
         help_text="Administrators always see the company's audit log, Team Administrators their team's events.",
     )
+    two_factor_required = models.CharField(
+        "Require two-factor sign-in for",
+        max_length=16,
+        choices=TwoFactorPolicy.choices,
+        default=TwoFactorPolicy.OPTIONAL,
+        help_text=(
+            "Whoever this covers adds an authenticator app or a passkey at their next sign-in, "
+            "before they can use the Back Office."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +83,15 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def requires_two_factor(self, role: str) -> bool:
+        """Whether a user with ``role`` must sign in with a second factor here."""
+        if self.two_factor_required == TwoFactorPolicy.EVERYONE:
+            return True
+        return self.two_factor_required == TwoFactorPolicy.ADMINISTRATORS and role in (
+            Role.ADMINISTRATOR,
+            Role.TEAM_ADMINISTRATOR,
+        )
 
     @property
     def expired_code_grace(self) -> datetime.timedelta:

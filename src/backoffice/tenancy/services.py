@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.core.timezones import is_valid_time_zone
-from backoffice.tenancy.choices import Functionality, Role
+from backoffice.tenancy.choices import Functionality, Role, TwoFactorPolicy
 from backoffice.tenancy.models import MAX_EXPIRED_CODE_GRACE_DAYS, Company, User
 from backoffice.tenancy.permissions import REFUSED, SIGN_IN_GUARD, Actor, require_operator, require_role
 from backoffice.tenancy.scoping import company_scope
@@ -356,6 +356,7 @@ def _company_settings_as_shown(company: Company) -> dict[str, object]:
         "Allowed functionality": _functionality_labels(company.default_functionality or []),
         "Release the license of an expired code after (days)": company.expired_code_grace_days,
         "Viewers may see the audit log": company.audit_log_for_viewers,
+        "Require two-factor sign-in for": company.get_two_factor_required_display(),  # type: ignore[attr-defined]
     }
 
 
@@ -376,13 +377,15 @@ def company_settings_update(
     default_functionality: list[str],
     expired_code_grace_days: int | None = None,
     audit_log_for_viewers: bool | None = None,
+    two_factor_required: str | None = None,
 ) -> Company:
     """
     Change the company's default time zone, the functionality a device gets
     with "Use Company Settings" (at least one function: with none, the app
     would offer nothing on those devices), how many days a never-registered
-    device keeps its license after its code expired and whether Viewers may
-    see the audit log (``None`` keeps either).
+    device keeps its license after its code expired, whether Viewers may
+    see the audit log and who must sign in with a second factor (``None``
+    keeps any of the last three).
     Area Support is a subscription that operators switch, so it is not
     changed here.
     """
@@ -394,6 +397,8 @@ def company_settings_update(
         errors["default_functionality"] = functionality_error
     if expired_code_grace_days is not None and (grace_error := _grace_days_errors(expired_code_grace_days)):
         errors["expired_code_grace_days"] = grace_error
+    if two_factor_required is not None and two_factor_required not in TwoFactorPolicy.values:
+        errors["two_factor_required"] = "Choose who must sign in with a second factor."
     if errors:
         raise ValidationError(errors)
     company = Company.objects.select_for_update().get(pk=company.pk)
@@ -402,6 +407,7 @@ def company_settings_update(
         "default_functionality": company.default_functionality,
         "expired_code_grace_days": company.expired_code_grace_days,
         "audit_log_for_viewers": company.audit_log_for_viewers,
+        "two_factor_required": company.two_factor_required,
     }
     shown_before = _company_settings_as_shown(company)
     company.default_time_zone = default_time_zone
@@ -410,12 +416,15 @@ def company_settings_update(
         company.expired_code_grace_days = expired_code_grace_days
     if audit_log_for_viewers is not None:
         company.audit_log_for_viewers = audit_log_for_viewers
+    if two_factor_required is not None:
+        company.two_factor_required = two_factor_required
     company.save(
         update_fields=[
             "default_time_zone",
             "default_functionality",
             "expired_code_grace_days",
             "audit_log_for_viewers",
+            "two_factor_required",
             "changed_at",
         ]
     )
@@ -435,6 +444,7 @@ def company_settings_update(
                 "default_functionality": company.default_functionality,
                 "expired_code_grace_days": company.expired_code_grace_days,
                 "audit_log_for_viewers": company.audit_log_for_viewers,
+                "two_factor_required": company.two_factor_required,
             },
         },
     )
@@ -452,11 +462,12 @@ def company_update(
     default_functionality: list[str],
     expired_code_grace_days: int | None = None,
     audit_log_for_viewers: bool | None = None,
+    two_factor_required: str | None = None,
 ) -> Company:
     """
     Operators only (the Django admin): rename a company, switch its Area
     Support subscription and change its settings (``expired_code_grace_days``
-    and ``audit_log_for_viewers`` None keep theirs).
+    ``audit_log_for_viewers`` and ``two_factor_required`` None keep theirs).
     """
     require_operator(acting_user)
     name = name.strip()
@@ -495,6 +506,12 @@ def company_update(
         before["audit_log_for_viewers"] = company.audit_log_for_viewers
         company.audit_log_for_viewers = audit_log_for_viewers
         fields = (*fields, "audit_log_for_viewers")
+    if two_factor_required is not None:
+        if two_factor_required not in TwoFactorPolicy.values:
+            raise ValidationError({"two_factor_required": "Choose who must sign in with a second factor."})
+        before["two_factor_required"] = company.two_factor_required
+        company.two_factor_required = two_factor_required
+        fields = (*fields, "two_factor_required")
     name_taken = ValidationError({"name": COMPANY_NAME_TAKEN})
     with taken_meanwhile(name_taken, taken=lambda: company_name_taken(name=name, exclude_pk=company.pk)):
         company.save(update_fields=[*fields, "changed_at"])
@@ -538,4 +555,38 @@ def user_lockout_record(*, email: str, address: str) -> None:
             f"{settings.SIGN_IN_FAILED_PER_ACCOUNT} failed attempts"
         ),
         data={"user_id": user.pk, "address": address},
+    )
+
+
+# What each account event (allauth's flows, tenancy.sign_in) says in the audit log.
+ACCOUNT_EVENT_SUMMARIES = {
+    "user.password_reset_requested": "Password reset link requested for {email}",
+    "user.password_reset": "Password of {email} reset from an emailed link; every session ended",
+    "user.password_changed": "{email} changed their password; their other sessions ended",
+    "user.two_factor_added": "{email} added two-factor sign-in: {method}",
+    "user.two_factor_removed": "{email} removed two-factor sign-in: {method}",
+    "user.recovery_codes_renewed": "{email} renewed their recovery codes",
+    "user.recovery_code_used": "{email} signed in with a recovery code",
+    "user.signed_out_everywhere": "{email} signed out of every other session",
+}
+
+
+def account_event_record(*, user: User, action: str, address: str = "", method: str = "") -> None:
+    """
+    An event of the user's own account (a password reset, a two-factor
+    method added, a recovery code used) in their company's audit log, with
+    the client's address: never a token, a code or a password. An operator
+    (no company) is named by id in the server log.
+    """
+    summary = ACCOUNT_EVENT_SUMMARIES[action].format(email=user.email, method=method)
+    if user.company_id is None:
+        logger.info("Operator account %s: %s", user.pk, action)
+        return
+    audit_record(
+        company=user.company,  # type: ignore[arg-type]
+        actor=user,
+        action=action,
+        obj=user,
+        summary=summary,
+        data={"user_id": user.pk, "address": address, **({"method": method} if method else {})},
     )

@@ -5,8 +5,16 @@ from backoffice.tenancy import views
 app_name = "tenancy"
 
 urlpatterns = [
-    path("login/", views.SignInView.as_view(), name="login"),
-    path("logout/", views.SignOutView.as_view(), name="logout"),
+    # django-allauth serves the account pages (backoffice.urls); these come
+    # first: the sessions page with its audit event, and allauth pages the
+    # Back Office does not offer (people do not sign up or change their own
+    # address: an administrator invites them) answer 404.
+    path("sessions/", views.SessionsView.as_view(), name="sessions"),
+    path("signup/", views.not_offered),
+    path("signup/passkey/", views.not_offered),
+    path("email/", views.not_offered),
+    path("confirm-email/", views.not_offered),
+    path("login/code/confirm/", views.not_offered),
     path("users/", views.users, name="users"),
     path("users/add/", views.user_add, name="user_add"),
     path("users/<int:pk>/edit/", views.user_edit, name="user_edit"),

@@ -1,18 +1,20 @@
 """Sign-in, Back Office users and company settings. Views parse, call a service or selector, render."""
 
+from typing import Any
+
+from allauth.usersessions.views import ListUserSessionsView
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from backoffice.core.http import client_address, user_agent_summary
 from backoffice.tenancy import services
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.forms import (
     CompanySettingsForm,
-    SignInForm,
     UserCreateForm,
     UserUpdateForm,
     add_service_errors,
@@ -23,14 +25,31 @@ from backoffice.tenancy.permissions import administrator_required, company_membe
 from backoffice.tenancy.selectors import user_get_for_company, user_list
 
 
-class SignInView(auth_views.LoginView):
-    template_name = "tenancy/login.html"
-    authentication_form = SignInForm
-    redirect_authenticated_user = True
+class SessionsView(ListUserSessionsView):
+    """
+    The signed-in user's sessions (django-allauth's page) with their last
+    sign-in; "Sign out everywhere else" is an event in the audit log.
+    """
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        for session in context["sessions"]:
+            session.client = user_agent_summary(session.user_agent)
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.account_event_record(
+            user=self.request.user,  # type: ignore[arg-type]
+            action="user.signed_out_everywhere",
+            address=client_address(self.request),
+        )
+        return response
 
 
-class SignOutView(auth_views.LogoutView):
-    pass
+def not_offered(request: HttpRequest) -> HttpResponse:
+    """An allauth page the Back Office does not offer."""
+    raise Http404
 
 
 # Users
@@ -132,6 +151,7 @@ def _company_settings_initial(company: Company) -> dict[str, object]:
         "default_functionality": company.default_functionality,
         "expired_code_grace_days": company.expired_code_grace_days,
         "audit_log_for_viewers": company.audit_log_for_viewers,
+        "two_factor_required": company.two_factor_required,
     }
 
 
@@ -146,6 +166,7 @@ def _company_settings_save(request: CompanyRequest) -> HttpResponse:
                 default_functionality=form.cleaned_data["default_functionality"],
                 expired_code_grace_days=form.cleaned_data["expired_code_grace_days"],
                 audit_log_for_viewers=form.cleaned_data["audit_log_for_viewers"],
+                two_factor_required=form.cleaned_data["two_factor_required"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
