@@ -36,14 +36,14 @@ fi
 
 cat <<INFO
 
-  ReconPro Back Office is running at  http://127.0.0.1:$PORT/
+  ReconPro Back Office is running at  http://localhost:$PORT/   (passkeys need the name localhost)
 
   Demo logins (password for all: reconpro-demo)
     admin@northwind.example       Administrator, Northwind Auto Reconditioning
     teamadmin@northwind.example   Team Administrator of Downtown Detail
     viewer@northwind.example      Viewer
     admin@bayside.example         Administrator, Bayside Dent & Paint (second company)
-    operator@backoffice.example   Operator: Django admin at http://127.0.0.1:$PORT/admin/
+    operator@backoffice.example   Operator: Django admin at http://localhost:$PORT/admin/
 
   Emails land in var/mail/.  Press Ctrl-C to stop.
 

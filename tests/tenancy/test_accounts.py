@@ -346,3 +346,8 @@ def test_wrong_two_factor_codes_are_limited(settings, admin_a):
         # Even the right code is refused while the account's limit is spent.
         right = http.post("/2fa/authenticate/", {"code": code_at(secret, T0)})
         assert right.status_code != 302
+
+
+def test_operators_cannot_edit_accounts_past_the_services(as_operator):
+    for path in ("/admin/mfa/authenticator/", "/admin/account/emailaddress/", "/admin/usersessions/usersession/"):
+        assert as_operator.get(path).status_code == 404

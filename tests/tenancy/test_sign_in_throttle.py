@@ -17,6 +17,7 @@ from django.test import Client as HttpClient
 from backoffice.audit.models import AuditEvent
 from backoffice.tenancy.models import User
 from backoffice.tenancy.scoping import scopes_disabled
+from tests.core.ratelimit_backends import rate_limit_backend
 from tests.factories import PASSWORD
 from tests.racing import race
 
@@ -111,10 +112,21 @@ def _failed_attempt(email: str, address: str) -> str:
     return error_text(sign_in(email, "wrong", address=address))
 
 
-@pytest.mark.postgres_only
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent PostgreSQL connections")
 @pytest.mark.django_db(transaction=True)
-def test_parallel_wrong_passwords_are_tried_exactly_the_limit(company_a):
+@pytest.mark.parametrize("backend", [pytest.param("database", marks=pytest.mark.postgres_only), "redis"])
+def test_parallel_wrong_passwords_are_tried_exactly_the_limit(company_a, backend):
+    """
+    On both databases, with the counters in the database (PostgreSQL: the
+    in-memory SQLite test database refuses concurrent writers outright) and
+    in Redis.
+    """
+    if backend == "database" and connection.vendor != "postgresql":
+        pytest.skip("needs concurrent database connections (PostgreSQL)")
+    with rate_limit_backend(backend):
+        _parallel_wrong_passwords(company_a)
+
+
+def _parallel_wrong_passwords(company_a) -> None:
     User.objects.create_user("racer@a.example", PASSWORD, company=company_a, role="administrator")
     for round_number in range(3):
         address = f"198.51.100.{100 + round_number}"

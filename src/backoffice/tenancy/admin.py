@@ -7,6 +7,9 @@ validate it and record an audit event with the operator as actor.
 from contextvars import ContextVar
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
@@ -201,3 +204,11 @@ class UserAdmin(ServiceModelAdmin, BaseUserAdmin):
             change_active = services.user_reactivate if data["is_active"] else services.user_deactivate
             user = change_active(acting_user=acting_user, user=user, company=company)
         return user
+
+
+# django-allauth registers admin pages for its email addresses, two-factor
+# methods and sessions; they would write accounts past the services and the
+# audit trail, so operators do not get them (docs/accounts.md).
+for _model in (EmailAddress, Authenticator, UserSession):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
