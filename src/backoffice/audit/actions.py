@@ -21,6 +21,7 @@ ACTION_GROUPS: dict[str, str] = {
     "document": "Documents",
     "email": "Emails",
     "user": "Users",
+    "invitation": "Invitations",
     "company": "Company",
     "saved_view": "Saved views",
 }
@@ -75,6 +76,10 @@ ACTIONS: dict[str, str] = {
     "user.deactivated": "User deactivated",
     "user.locked_out": "Sign-in locked after failed attempts",
     "user.reactivated": "User reactivated",
+    "invitation.sent": "Invitation sent",
+    "invitation.resent": "Invitation sent again",
+    "invitation.revoked": "Invitation revoked",
+    "invitation.accepted": "Invitation accepted (user joined)",
     "company.created": "Company created",
     "company.updated": "Company changed",
     "company.settings_updated": "Company settings changed",
@@ -95,6 +100,7 @@ OBJECT_TYPES: dict[str, str] = {
     "documents.document": "Document",
     "notifications.outboxemail": "Email",
     "tenancy.user": "User",
+    "invitations.invitation": "Invitation",
     "tenancy.company": "Company",
 }
 
