@@ -15,6 +15,7 @@ from backoffice.audit.models import AuditEvent
 from backoffice.invitations.models import Invitation
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
+from backoffice.organization.services import team_create
 from backoffice.tenancy.models import User
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.dbstate import snapshot
@@ -218,3 +219,21 @@ def test_no_token_reaches_an_audit_event_the_outbox_or_a_log(as_admin_a, company
     for token in tokens:
         assert token not in state
         assert token not in logged
+
+
+def test_the_team_is_kept_only_for_a_team_administrator(as_admin_a, team_a):
+    invite(as_admin_a, "v@a.example", role="viewer", team=team_a.pk)
+    assert (invitation_of("v@a.example").role, invitation_of("v@a.example").team_id) == ("viewer", None)
+
+
+def test_a_team_administrator_invitation_dies_with_its_team(as_admin_a, admin_a, company_a, mail):
+    with company_scope(company_a):
+        spare = team_create(acting_user=admin_a, name="Spare", time_zone="UTC")
+    invite(as_admin_a, "lead@a.example", role="team_administrator", team=spare.pk)
+    link = link_in(deliver(mail)[0])
+    assert as_admin_a.post(f"/teams/{spare.pk}/delete/").status_code == 302
+    before = snapshot()
+    for response in (HttpClient().get(link), accept(HttpClient(), link)):
+        assert response.status_code == 410
+    assert snapshot() == before
+    assert not User.objects.filter(email="lead@a.example").exists()
