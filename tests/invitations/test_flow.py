@@ -7,12 +7,14 @@ dead. Resend, Revoke and expiry kill links too.
 
 import datetime
 import logging
+import re
 
 from django.test import Client as HttpClient
 from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
 from backoffice.invitations.models import Invitation
+from backoffice.invitations.services import EMAILS_PER_ADDRESS_PER_HOUR
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
 from backoffice.organization.services import team_create
@@ -237,3 +239,23 @@ def test_a_team_administrator_invitation_dies_with_its_team(as_admin_a, admin_a,
         assert response.status_code == 410
     assert snapshot() == before
     assert not User.objects.filter(email="lead@a.example").exists()
+
+
+def test_invitation_emails_to_one_address_are_limited(as_admin_a, company_a):
+    for _ in range(EMAILS_PER_ADDRESS_PER_HOUR - 1):
+        assert invite(as_admin_a, "v@a.example").status_code == 302
+    invitation = invitation_of("v@a.example")
+    assert as_admin_a.post(f"/users/invitations/{invitation.public_id}/resend/").status_code == 302
+    before = snapshot()
+    refused = invite(as_admin_a, "V@a.example")
+    assert refused.status_code == 200
+    limited = re.compile(
+        r"Too many invitation emails to this address or from your company in the last hour; "
+        r"try again in \d+ minutes?\."
+    )
+    [error] = refused.context["form"].non_field_errors()
+    assert limited.fullmatch(error)
+    response = as_admin_a.post(f"/users/invitations/{invitation.public_id}/resend/", follow=True)
+    assert limited.fullmatch([str(m) for m in response.context["messages"]][-1])
+    assert snapshot() == before
+    assert invite(as_admin_a, "other@a.example").status_code == 302  # another address is not held up

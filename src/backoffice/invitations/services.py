@@ -22,9 +22,11 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from backoffice.audit.services import audit_changes, audit_initial, audit_record
 from backoffice.core.models import CompanyOwnedModel
+from backoffice.core.ratelimit import Limit, Reservation, ratelimit_count_event, ratelimit_reserve
 from backoffice.core.text import TextKind, text_problem
 from backoffice.invitations.choices import InvitationState
 from backoffice.invitations.models import Invitation
@@ -49,6 +51,13 @@ ACCOUNT_EXISTS = (
     "ask your administrator to invite another address, or sign in."
 )
 NOT_PENDING = "This invitation was already accepted or revoked."
+
+# Invitation emails (first sends and resends) a company may send in an hour,
+# to one address and in all, so that the Back Office cannot be used to flood
+# a mailbox or relay company-branded email.
+EMAILS_PER_ADDRESS_PER_HOUR = 10
+EMAILS_PER_COMPANY_PER_HOUR = 200
+EMAIL_WINDOW_SECONDS = 3600
 
 
 class InvitationLinkDead(Exception):
@@ -122,6 +131,25 @@ def _audit_data(invitation: Invitation) -> dict[str, object]:
     }
 
 
+def _email_slot_reserve(*, company: Company, email: str) -> Reservation:
+    """
+    Take a slot for one invitation email to ``email`` before anything is
+    written; raise ``ValidationError`` when the hour's allowance is used.
+    The limit is the same whoever has the address, so it tells nothing.
+    """
+    reservation = ratelimit_reserve(
+        Limit("invitation-email", f"company:{company.pk}:{email}", EMAILS_PER_ADDRESS_PER_HOUR, EMAIL_WINDOW_SECONDS),
+        Limit("invitation-email", f"company:{company.pk}", EMAILS_PER_COMPANY_PER_HOUR, EMAIL_WINDOW_SECONDS),
+    )
+    if not reservation.allowed:
+        minutes = max(1, round(reservation.retry_after_seconds / 60))
+        raise ValidationError(
+            "Too many invitation emails to this address or from your company in the last hour; "
+            + ngettext("try again in %(n)d minute.", "try again in %(n)d minutes.", minutes) % {"n": minutes}
+        )
+    return reservation
+
+
 def _send_email(invitation: Invitation, *, now: datetime.datetime) -> None:
     """Queue the invitation's email, in place of any still waiting (whose link a new nonce would kill)."""
     outbox_email_obsolete(invitation_ids=[invitation.pk])
@@ -140,10 +168,13 @@ def invitation_send(
     with the link. Inviting an address that has a pending invitation of this
     company sends that one again, with this name, role and team (see
     ``invitation_resend``): the same answer either way. Refused only for bad
-    input and for an address that is a user of this company.
+    input, for an address that is a user of this company, and beyond
+    ``EMAILS_PER_ADDRESS_PER_HOUR`` emails to one address or
+    ``EMAILS_PER_COMPANY_PER_HOUR`` in all in an hour.
     """
     with acting_in_company(acting_user, None, Role.ADMINISTRATOR) as company:
         email, full_name, team = _fields(company=company, email=email, full_name=full_name, role=role, team=team)
+        ratelimit_count_event(_email_slot_reserve(company=company, email=email))
         now = timezone.now()
         pending = Invitation.objects.select_for_update().filter(email=email, state=InvitationState.PENDING).first()
         if pending is None:
@@ -220,12 +251,14 @@ def invitation_resend(*, acting_user: User, invitation: Invitation) -> Invitatio
     """
     Send a pending invitation (expired or not) again with a new link, valid
     for ``INVITATION_VALID_HOURS`` from now; the earlier link stops working.
-    Refused with a ``ValidationError`` once it was accepted or revoked.
+    Refused with a ``ValidationError`` once it was accepted or revoked, and
+    beyond the hour's allowance of emails (see ``invitation_send``).
     """
-    with acting_in_company(acting_user, None, Role.ADMINISTRATOR):
+    with acting_in_company(acting_user, None, Role.ADMINISTRATOR) as company:
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.state != InvitationState.PENDING:
             raise ValidationError(NOT_PENDING)
+        ratelimit_count_event(_email_slot_reserve(company=company, email=invitation.email))
         return _renew(acting_user=acting_user, invitation=invitation, now=timezone.now())
 
 
