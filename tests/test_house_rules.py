@@ -33,7 +33,11 @@ SCOPES_DISABLED_ALLOWED: dict[str, str] = {
     ),
     "src/backoffice/notifications/services.py::_send_one": (
         "The outbox worker loads the company of an email of any company and lets the registered renderer "
-        "read what the email announces (a registration code) before that company's scope is opened."
+        "read what the email announces (a registration code, an invitation) before that company's scope is opened."
+    ),
+    "src/backoffice/invitations/selectors.py::invitation_for_link": (
+        "An invitation link may belong to any company: the invited person has no account and the link names "
+        "no company, so the invitation is looked up by its public id before its company's scope is opened."
     ),
     "src/backoffice/audit/services.py::audit_events_prune": (
         "The periodic prune deletes the audit events older than the retention period in every company."

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "backoffice.auditlog",
     "backoffice.imports",
     "backoffice.documents",
+    "backoffice.invitations",
     "backoffice.audit",
     "backoffice.notifications",
     "backoffice.demo",
@@ -302,6 +303,12 @@ MAILERS = {"default": _mailer}
 # company in an hour (an administrator cannot relay unlimited email).
 RESEND_PER_DEVICE_PER_HOUR = int(os.environ.get("RESEND_PER_DEVICE_PER_HOUR", "5"))
 RESEND_PER_COMPANY_PER_HOUR = int(os.environ.get("RESEND_PER_COMPANY_PER_HOUR", "100"))
+# Invitations of Back Office users: how long a link stays valid, and the
+# address of the Back Office that their links start with.
+INVITATION_VALID_HOURS = int(os.environ.get("INVITATION_VALID_HOURS", "72"))
+PUBLIC_BASE_URL = os.environ.get(
+    "PUBLIC_BASE_URL", "http://localhost:8000" if DEBUG or TESTING else f"https://{(ALLOWED_HOSTS or ['localhost'])[0]}"
+).rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ReconPro Back Office <no-reply@backoffice.local>")
 
 # Proxies whose X-Forwarded-For is believed (comma-separated addresses).

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/device/v1/", include("backoffice.device_api.urls")),
     path("", RedirectView.as_view(pattern_name="devices:active", permanent=False)),
     path("", include("backoffice.tenancy.urls")),
+    path("", include("backoffice.invitations.urls")),
     path("", include("allauth.urls")),
     path("devices/", include("backoffice.devices.urls")),
     path("", include("backoffice.organization.urls")),

@@ -48,7 +48,7 @@ def admin_pages(page) -> list[str]:
         "/clients/add/",
         "/areas/",
         "/users/",
-        "/users/add/",
+        "/users/invite/",
         "/settings/",
         "/audit/",
     ]

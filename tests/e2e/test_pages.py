@@ -17,7 +17,7 @@ PAGES = [
     ("/clients/add/", None, "client-add"),
     ("/licenses/", "Licenses", "licenses"),
     ("/users/", "Users", "users"),
-    ("/users/add/", None, "user-add"),
+    ("/users/invite/", None, "user-invite"),
     ("/settings/", None, "settings"),
     ("/devices/add/", None, "device-add-page"),
 ]

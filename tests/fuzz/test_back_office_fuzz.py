@@ -96,7 +96,7 @@ LIST_PAGES: dict[str, tuple[str, ...]] = {
     "/areas/": (),
     "/areas/add/": (),
     "/users/": (),
-    "/users/add/": (),
+    "/users/invite/": (),
     "/settings/": (),
 }
 # Pages of one row; {pk} is a real id or a generated number.
@@ -112,6 +112,8 @@ ROW_PAGES = (
     "/areas/{pk}/delete/",
     "/clients/{pk}/edit/",
     "/users/{pk}/edit/",
+    "/users/invitations/{pk}/resend/",
+    "/invitations/{pk}/",
 )
 
 
@@ -234,7 +236,7 @@ def forms(world: World) -> dict[str, dict[str, st.SearchStrategy]]:
         f"/areas/{world.area.pk}/edit/": {"name": name},
         "/clients/add/": client,
         f"/clients/{world.clients[0].pk}/edit/": client,
-        "/users/add/": user,
+        "/users/invite/": {key: user[key] for key in ("email", "full_name", "role", "team")},
         f"/users/{world.viewer.pk}/edit/": {key: user[key] for key in ("full_name", "role", "team")},
         "/settings/": {
             "default_time_zone": time_zone,

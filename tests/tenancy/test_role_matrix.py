@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import get_resolver, resolve
 
+from backoffice.invitations.services import invitation_send
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.models import Company
 from backoffice.tenancy.scoping import company_scope
@@ -17,7 +18,6 @@ from tests.conftest import login
 from tests.dbstate import snapshot
 from tests.factories import AreaFactory, ClientFactory, EmployeeFactory, TeamFactory, make_user
 
-PASSWORD = "quiet-harbor-lantern"
 ADMIN, TEAM_ADMIN, VIEWER = "administrator", "team_administrator", "viewer"
 
 
@@ -41,6 +41,10 @@ def world(company_a, team_a, default_team_a, admin_a, teamadmin_a, viewer_a):
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])
     objects["inactive_user"] = inactive.pk
+    with company_scope(company_a):
+        objects["invitation"] = invitation_send(
+            acting_user=admin_a, email="invited@a.example", full_name="", role="viewer", team=None
+        ).public_id
     users = {ADMIN: admin_a, TEAM_ADMIN: teamadmin_a, VIEWER: viewer_a}
     return objects, users
 
@@ -137,12 +141,26 @@ WRITES = [
         {"name": "Metro", "client_type": "retail", "area": "{area}"},
         {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403},
     ),
-    ("user add form", "get", "/users/add/", None, {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403}),
+    ("invite form", "get", "/users/invite/", None, {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403}),
     (
-        "user add",
+        "invite",
         "post",
-        "/users/add/",
-        {"email": "fresh@a.example", "role": "viewer", "password": PASSWORD, "password_confirm": PASSWORD},
+        "/users/invite/",
+        {"email": "fresh@a.example", "role": "viewer"},
+        {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403},
+    ),
+    (
+        "invitation resend",
+        "post",
+        "/users/invitations/{invitation}/resend/",
+        {},
+        {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403},
+    ),
+    (
+        "invitation revoke",
+        "post",
+        "/users/invitations/{invitation}/revoke/",
+        {},
         {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403},
     ),
     ("user edit form", "get", "/users/{user}/edit/", None, {ADMIN: "ok", TEAM_ADMIN: 403, VIEWER: 403}),
@@ -204,9 +222,10 @@ def test_every_write_url_is_in_the_matrix():
     """Adding a write URL to the set-up pages without a row here fails this test."""
     write_names = {
         f"{namespace}:{name}"
-        for namespace in ("organization", "tenancy", "licensing")
+        for namespace in ("organization", "tenancy", "licensing", "invitations")
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict
-        if isinstance(name, str) and re.search(r"_(add|edit|delete|archive|restore|deactivate|reactivate)$", name)
+        if isinstance(name, str)
+        and re.search(r"_(add|edit|delete|archive|restore|deactivate|reactivate|resend|revoke)$", name)
     }
     covered = {resolve(re.sub(r"{\w+}", "1", url)).view_name for _, _, url, _, _ in WRITES}
     assert covered == write_names | {"tenancy:settings"}

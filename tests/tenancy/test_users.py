@@ -1,8 +1,6 @@
 import pytest
 from django.test import Client as HttpClient
 
-from backoffice.audit.models import AuditEvent
-from backoffice.organization.models import Team
 from backoffice.tenancy.models import User
 from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
@@ -16,6 +14,11 @@ def user_row(email):
     return (user.full_name, user.company_id, user.role, user.team_id, user.is_active)
 
 
+def test_adding_a_user_is_by_invitation(as_admin_a):
+    """The page to add a user with a password is gone: Administrators invite (tests/invitations)."""
+    assert as_admin_a.get("/users/add/").status_code == 404
+
+
 def test_users_list_for_every_role(as_admin_a, as_teamadmin_a, as_viewer_a, admin_a, teamadmin_a, viewer_a, admin_b):
     for http in (as_admin_a, as_teamadmin_a, as_viewer_a):
         response = http.get("/users/")
@@ -25,111 +28,13 @@ def test_users_list_for_every_role(as_admin_a, as_teamadmin_a, as_viewer_a, admi
             "viewer@a.example",
         ]
     admin_html = as_admin_a.get("/users/").content.decode()
-    assert "/users/add/" in admin_html
+    assert "/users/invite/" in admin_html
     assert f"/users/{viewer_a.pk}/deactivate/" in admin_html
     assert f"/users/{admin_a.pk}/deactivate/" not in admin_html
     for http in (as_teamadmin_a, as_viewer_a):
         html = http.get("/users/").content.decode()
-        for control in ("/users/add/", "/edit/", "/deactivate/", "/reactivate/"):
+        for control in ("/users/invite/", "/edit/", "/deactivate/", "/reactivate/"):
             assert control not in html
-
-
-def test_add_user_with_a_password(as_admin_a, company_a, team_a, admin_a):
-    response = as_admin_a.post(
-        "/users/add/",
-        {
-            "email": "New.Lead@A.example",
-            "full_name": "Nia Lead",
-            "role": "team_administrator",
-            "team": team_a.pk,
-            "password": NEW_PASSWORD,
-            "password_confirm": NEW_PASSWORD,
-        },
-    )
-    assert response.status_code == 302
-    assert user_row("new.lead@a.example") == ("Nia Lead", company_a.pk, "team_administrator", team_a.pk, True)
-    with company_scope(company_a):
-        event = AuditEvent.objects.get(action="user.created")
-    assert (event.actor_id, event.summary) == (admin_a.pk, "User new.lead@a.example created as Team Administrator")
-    assert NEW_PASSWORD not in str(event.data)
-    http = HttpClient()
-    assert http.post("/login/", {"login": "new.lead@a.example", "password": NEW_PASSWORD}).status_code == 302
-
-
-def test_team_is_dropped_for_roles_other_than_team_administrator(as_admin_a, company_a, team_a):
-    as_admin_a.post(
-        "/users/add/",
-        {
-            "email": "v@a.example",
-            "role": "viewer",
-            "team": team_a.pk,
-            "password": NEW_PASSWORD,
-            "password_confirm": NEW_PASSWORD,
-        },
-    )
-    assert user_row("v@a.example") == ("", company_a.pk, "viewer", None, True)
-
-
-@pytest.mark.parametrize(
-    ("data", "errors"),
-    [
-        (
-            {"email": "", "role": "", "password": "", "password_confirm": ""},
-            {
-                "email": ["This field is required."],
-                "role": ["This field is required."],
-                "password": ["This field is required."],
-                "password_confirm": ["This field is required."],
-            },
-        ),
-        ({"email": "nope"}, {"email": ["Enter a valid email address."]}),
-        ({"email": "VIEWER@a.example"}, {"email": ["A user with this email already exists."]}),
-        ({"email": "admin@b.example"}, {"email": ["A user with this email already exists."]}),
-        ({"full_name": "n" * 121}, {"full_name": ["Ensure this value has at most 120 characters (it has 121)."]}),
-        ({"role": "owner"}, {"role": ["Select a valid choice. owner is not one of the available choices."]}),
-        ({"role": "team_administrator"}, {"team": ["A Team Administrator needs a team."]}),
-        (
-            {"password": "short-pw1", "password_confirm": "short-pw1"},
-            {"password": ["This password is too short. It must contain at least 10 characters."]},
-        ),
-        (
-            {"password": "password123", "password_confirm": "password123"},
-            {"password": ["This password is too common."]},
-        ),
-        (
-            {"password": "8301749265", "password_confirm": "8301749265"},
-            {"password": ["This password is entirely numeric."]},
-        ),
-        ({"password_confirm": "something-else-entirely"}, {"password_confirm": ["The two passwords differ."]}),
-    ],
-)
-def test_add_user_bad_input(as_admin_a, viewer_a, admin_b, data, errors):
-    base = {"email": "fresh@a.example", "role": "viewer", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
-    before = snapshot()
-    response = as_admin_a.post("/users/add/", {**base, **data})
-    assert response.status_code == 200
-    assert response.context["form"].errors == errors
-    assert snapshot() == before
-
-
-def test_add_team_administrator_of_another_company_team_is_refused(as_admin_a, company_b):
-    with company_scope(company_b):
-        team_b = Team.objects.get()
-    before = snapshot()
-    response = as_admin_a.post(
-        "/users/add/",
-        {
-            "email": "x@a.example",
-            "role": "team_administrator",
-            "team": team_b.pk,
-            "password": NEW_PASSWORD,
-            "password_confirm": NEW_PASSWORD,
-        },
-    )
-    assert response.context["form"].errors == {
-        "team": ["Select a valid choice. That choice is not one of the available choices."]
-    }
-    assert snapshot() == before
 
 
 def test_change_role(as_admin_a, company_a, viewer2_a, team_a):
@@ -206,31 +111,3 @@ def test_operators_are_not_listed_or_editable(as_admin_a):
     operator = User.objects.create_superuser("op@service.example", PASSWORD)
     assert "op@service.example" not in as_admin_a.get("/users/").content.decode()
     assert as_admin_a.get(f"/users/{operator.pk}/edit/").status_code == 404
-
-
-def test_every_problem_of_the_add_user_form_shows_at_once(as_admin_a, viewer_a):
-    before = snapshot()
-    response = as_admin_a.post(
-        "/users/add/",
-        {"email": "Viewer@a.example", "role": "team_administrator", "password": "short", "password_confirm": "other"},
-    )
-    assert response.context["form"].errors == {
-        "email": ["A user with this email already exists."],
-        "password": ["This password is too short. It must contain at least 10 characters."],
-        "password_confirm": ["The two passwords differ."],
-        "team": ["A Team Administrator needs a team."],
-    }
-    assert snapshot() == before
-
-
-def test_password_like_the_email_is_refused(as_admin_a):
-    response = as_admin_a.post(
-        "/users/add/",
-        {
-            "email": "marigold.henderson@a.example",
-            "role": "viewer",
-            "password": "marigold.henderson",
-            "password_confirm": "marigold.henderson",
-        },
-    )
-    assert response.context["form"].errors == {"password": ["The password is too similar to the email."]}

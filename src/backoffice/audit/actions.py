@@ -21,6 +21,7 @@ ACTION_GROUPS: dict[str, str] = {
     "document": "Documents",
     "email": "Emails",
     "user": "Users",
+    "invitation": "Invitations",
     "company": "Company",
     "saved_view": "Saved views",
 }
@@ -83,6 +84,10 @@ ACTIONS: dict[str, str] = {
     "user.two_factor_removed": "Two-factor method removed",
     "user.recovery_codes_renewed": "Recovery codes renewed",
     "user.recovery_code_used": "Signed in with a recovery code",
+    "invitation.sent": "Invitation sent",
+    "invitation.resent": "Invitation sent again",
+    "invitation.revoked": "Invitation revoked",
+    "invitation.accepted": "Invitation accepted (user joined)",
     "company.created": "Company created",
     "company.updated": "Company changed",
     "company.settings_updated": "Company settings changed",
@@ -103,6 +108,7 @@ OBJECT_TYPES: dict[str, str] = {
     "documents.document": "Document",
     "notifications.outboxemail": "Email",
     "tenancy.user": "User",
+    "invitations.invitation": "Invitation",
     "tenancy.company": "Company",
 }
 

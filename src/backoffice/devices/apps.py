@@ -17,7 +17,7 @@ class DevicesConfig(AppConfig):
         from backoffice.licensing.selectors import license_expired_code_hold_register
         from backoffice.notifications.services import outbox_renderer_register, worker_task_register
 
-        outbox_renderer_register(registration_email_render)
+        outbox_renderer_register(registration_email_render, about=("registration_code", "batch_id"))
         worker_task_register(registration_housekeeping)
         worker_task_register(check_in_history_housekeeping)
         worker_task_register(audit_housekeeping)

@@ -11,9 +11,11 @@ Only a crash between the SMTP hand-over and that record can repeat an email,
 after the claim lapses.
 
 This app sits below the apps whose emails it sends, so it does not know what
-an email says: the app that owns what an email announces registers a
-renderer (``outbox_renderer_register``), which builds the message at send
-time, or answers None when what it announces no longer holds. Bodies are
+an email says: each app that owns what emails announce registers a renderer
+for them (``outbox_renderer_register``: devices for registration codes and
+batches, invitations for invitations); the worker picks the renderer by what
+the email is about. The renderer builds the message at send time, or answers
+None when what it announces no longer holds. Bodies are
 never stored; log lines and ``last_error`` are scrubbed of the secrets the
 renderer names.
 """
@@ -27,7 +29,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from backoffice.audit.services import audit_record
@@ -82,20 +84,34 @@ class RenderedEmail:
 
 
 Renderer = Callable[[OutboxEmail, datetime.datetime], RenderedEmail | None]
-_renderers: list[Renderer] = []
+# What an email can be about: the field of ``OutboxEmail`` that names it
+# (the table's check constraint lets exactly one of them be set).
+ABOUT_FIELDS = ("registration_code", "batch_id", "invitation")
+_renderers: dict[str, Renderer] = {}
 WorkerTask = Callable[[], object]
 _worker_tasks: list[WorkerTask] = []
 
 
-def outbox_renderer_register(renderer: Renderer) -> None:
+def outbox_renderer_register(renderer: Renderer, *, about: Iterable[str]) -> None:
     """
-    Set how queued emails are rendered (called once, from the owning app's
-    ``AppConfig.ready``). The renderer gets the email and the time of the
-    attempt and returns the message, or None to make the email obsolete.
+    Set how the queued emails about ``about`` (fields of ``ABOUT_FIELDS``)
+    are rendered; called from the owning app's ``AppConfig.ready``, once per
+    app, each for what it announces (registering again replaces). The
+    renderer gets the email and the time of the attempt and returns the
+    message, or None to make the email obsolete.
     """
-    if renderer not in _renderers:
-        _renderers.clear()
-        _renderers.append(renderer)
+    for name in about:
+        if name not in ABOUT_FIELDS:
+            raise ValueError(f"An outbox email cannot be about {name!r}; choose from {', '.join(ABOUT_FIELDS)}.")
+        _renderers[name] = renderer
+
+
+def _about(email: OutboxEmail) -> str:
+    """The field that names what ``email`` is about."""
+    for name in ABOUT_FIELDS:
+        if getattr(email, name if name == "batch_id" else f"{name}_id") is not None:
+            return name
+    raise ValueError(f"Outbox email {email.pk} is about nothing.")
 
 
 def worker_task_register(task: WorkerTask) -> None:
@@ -135,10 +151,26 @@ def outbox_batch_email_queue(
     )
 
 
-def outbox_email_obsolete(*, registration_code_ids: Iterable[int]) -> int:
-    """Stop the queued emails about these codes from being sent (they no longer hold); return how many."""
+@transaction.atomic
+def outbox_invitation_email_queue(
+    *, company: Company, invitation_id: int, recipient: str, now: datetime.datetime
+) -> OutboxEmail:
+    """Queue the email of the invitation ``invitation_id`` to ``recipient``, due at once."""
+    return OutboxEmail.objects.create(
+        company=company, invitation_id=invitation_id, recipient=recipient, next_attempt_at=now
+    )
+
+
+def outbox_email_obsolete(*, registration_code_ids: Iterable[int] = (), invitation_ids: Iterable[int] = ()) -> int:
+    """
+    Stop the queued emails about these codes or invitations from being sent
+    (what they announce no longer holds, or a newer email replaces them);
+    return how many.
+    """
     return OutboxEmail.objects.filter(
-        registration_code_id__in=list(registration_code_ids), state=EmailState.QUEUED
+        models.Q(registration_code_id__in=list(registration_code_ids))
+        | models.Q(invitation_id__in=list(invitation_ids)),
+        state=EmailState.QUEUED,
     ).update(state=EmailState.OBSOLETE)
 
 
@@ -227,7 +259,8 @@ def _record(email: OutboxEmail, **changes: object) -> None:
 def _send_one(email: OutboxEmail, *, now: datetime.datetime, run: OutboxRun) -> None:
     with scopes_disabled():
         company = Company.objects.get(pk=email.company_id)
-        rendered = _renderers[0](email, now) if _renderers else None
+        renderer = _renderers.get(_about(email))
+        rendered = renderer(email, now) if renderer is not None else None
     if rendered is None:
         _record(email, state=EmailState.OBSOLETE, next_attempt_at=now)
         logger.info("outbox: email %s not sent: what it announces no longer holds", email.pk)

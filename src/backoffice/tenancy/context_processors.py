@@ -15,7 +15,7 @@ NAVIGATION: tuple[tuple[str, str, Callable[..., bool] | None], ...] = (
     ("Areas", "organization:areas", None),
     ("Licenses", "licensing:licenses", None),
     ("Audit log", "auditlog:events", can_read_audit_log),
-    ("Users", "tenancy:users", None),
+    ("Users", "invitations:users", None),
     ("Settings", "tenancy:settings", None),
 )
 

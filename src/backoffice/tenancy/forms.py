@@ -9,9 +9,8 @@ from backoffice.core.forms import TIME_ZONE_HELP, TimeZoneField
 from backoffice.core.text import TextRulesFormMixin
 from backoffice.tenancy.choices import Functionality, Role, TwoFactorPolicy
 from backoffice.tenancy.models import DEFAULT_EXPIRED_CODE_GRACE_DAYS, MAX_EXPIRED_CODE_GRACE_DAYS, User
-from backoffice.tenancy.selectors import user_email_taken, user_team_choices
+from backoffice.tenancy.selectors import user_team_choices
 from backoffice.tenancy.services import NO_FUNCTIONALITY
-from backoffice.tenancy.validation import password_check
 
 
 class SignInForm(TextRulesFormMixin, LoginForm):
@@ -74,50 +73,6 @@ def _team_field(user: User) -> forms.ModelChoiceField:
         empty_label="(No team)",
         help_text="Only for a Team Administrator: the one team they manage.",
     )
-
-
-class UserCreateForm(PageForm):
-    """A new Back Office user of the administrator's company, with the password the administrator sets."""
-
-    email = forms.EmailField(max_length=254)
-    full_name = forms.CharField(label="Name", max_length=120, required=False)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, widget=forms.RadioSelect)
-    password = forms.CharField(
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters, not a common password and not all digits. Tell it to the user.",
-    )
-    password_confirm = forms.CharField(
-        label="Password again", max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["team"] = _team_field(user)
-        self.order_fields(["email", "full_name", "role", "team", "password", "password_confirm"])
-
-    def clean_email(self) -> str:
-        # Checked here as well as in the service, so that every problem shows at once.
-        email = self.cleaned_data["email"].strip().lower()
-        if user_email_taken(email=email):
-            raise ValidationError("A user with this email already exists.")
-        return email
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        password, again = cleaned.get("password"), cleaned.get("password_confirm")
-        if password and again and password != again:
-            self.add_error("password_confirm", "The two passwords differ.")
-        if password:
-            try:
-                password_check(
-                    password, user=User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
-                )
-            except ValidationError as error:
-                self.add_error("password", error)
-        if cleaned.get("role") == Role.TEAM_ADMINISTRATOR and cleaned.get("team") is None and "team" not in self.errors:
-            self.add_error("team", "A Team Administrator needs a team.")
-        return cleaned
 
 
 class UserUpdateForm(PageForm):

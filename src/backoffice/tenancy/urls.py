@@ -15,8 +15,6 @@ urlpatterns = [
     path("email/", views.not_offered),
     path("confirm-email/", views.not_offered),
     path("login/code/confirm/", views.not_offered),
-    path("users/", views.users, name="users"),
-    path("users/add/", views.user_add, name="user_add"),
     path("users/<int:pk>/edit/", views.user_edit, name="user_edit"),
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/reactivate/", views.user_reactivate, name="user_reactivate"),

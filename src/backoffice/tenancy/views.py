@@ -15,14 +15,13 @@ from backoffice.tenancy import services
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.forms import (
     CompanySettingsForm,
-    UserCreateForm,
     UserUpdateForm,
     add_service_errors,
 )
 from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.models import Company
 from backoffice.tenancy.permissions import administrator_required, company_member_required
-from backoffice.tenancy.selectors import user_get_for_company, user_list
+from backoffice.tenancy.selectors import user_get_for_company
 
 
 class SessionsView(ListUserSessionsView):
@@ -52,36 +51,8 @@ def not_offered(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
-# Users
-
-
-@company_member_required
-def users(request: CompanyRequest) -> HttpResponse:
-    """Every role sees the company's users; only Administrators get the controls that change them."""
-    return render(request, "tenancy/users.html", {"users": user_list(user=request.user)})
-
-
-@administrator_required
-def user_add(request: CompanyRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            new_user = services.user_create(
-                acting_user=request.user,
-                email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"],
-                role=form.cleaned_data["role"],
-                team=form.cleaned_data["team"],
-                password=form.cleaned_data["password"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, f"User {new_user.email} added as {new_user.get_role_display()}. Tell them their password."
-            )
-            return redirect("tenancy:users")
-    return render(request, "tenancy/user_form.html", {"form": form, "edited": None})
+# Users: the Users page and its invitations are the invitations app's
+# (``invitations.views``); here, the changes of an existing user.
 
 
 @administrator_required
@@ -104,7 +75,7 @@ def user_edit(request: CompanyRequest, pk: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"User {edited.email} saved.")
-            return redirect("tenancy:users")
+            return redirect("invitations:users")
     return render(request, "tenancy/user_form.html", {"form": form, "edited": edited, "editing_self": editing_self})
 
 
@@ -118,7 +89,7 @@ def user_deactivate(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"User {edited.email} deactivated: they can no longer sign in.")
-    return redirect("tenancy:users")
+    return redirect("invitations:users")
 
 
 @require_POST
@@ -127,7 +98,7 @@ def user_reactivate(request: CompanyRequest, pk: int) -> HttpResponse:
     edited = user_get_for_company(user=request.user, pk=pk)
     services.user_reactivate(acting_user=request.user, user=edited)
     messages.success(request, f"User {edited.email} reactivated.")
-    return redirect("tenancy:users")
+    return redirect("invitations:users")
 
 
 # Company settings

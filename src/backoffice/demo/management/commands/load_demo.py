@@ -15,6 +15,7 @@ from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn, Device
 from backoffice.devices.services import device_add
 from backoffice.documents.choices import DocumentKind
 from backoffice.documents.models import Document
+from backoffice.invitations.services import invitation_send
 from backoffice.licensing.choices import LicenseType
 from backoffice.licensing.models import License
 from backoffice.organization.choices import ClientType
@@ -227,6 +228,14 @@ class Command(BaseCommand):
                     recipients=[*recipients, "shop-manager@northwind.example"] if i == 0 else recipients,
                     expires_in=datetime.timedelta(days=7),
                 )
+            # One pending invitation on the Users page (its email waits in the outbox).
+            invitation_send(
+                acting_user=admin,
+                email="new.hire@northwind.example",
+                full_name="Nico Newhire",
+                role=Role.VIEWER,
+                team=None,
+            )
 
     def device_story(self, company: Company, teams: list[Team], now: datetime.datetime) -> None:
         """
