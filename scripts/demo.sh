@@ -13,6 +13,8 @@ export SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE
 unset DATABASE_URL
 PORT=${PORT:-8000}
 export DEMO=1
+# Links in emails (invitations) point at the demo.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:$PORT}
 export EMAIL_BACKEND=${EMAIL_BACKEND:-file}
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export CSRF_TRUSTED_ORIGINS=${CSRF_TRUSTED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
