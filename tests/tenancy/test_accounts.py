@@ -351,3 +351,16 @@ def test_wrong_two_factor_codes_are_limited(settings, admin_a):
 def test_operators_cannot_edit_accounts_past_the_services(as_operator):
     for path in ("/admin/mfa/authenticator/", "/admin/account/emailaddress/", "/admin/usersessions/usersession/"):
         assert as_operator.get(path).status_code == 404
+
+
+def test_the_users_page_shows_who_has_two_factor_sign_in(company_a, admin_a):
+    viewer = make_user(company_a, Role.VIEWER, email="viewer@a.example")
+    with time_machine.travel(T0, tick=False):
+        http, _ = sign_in(viewer.email)
+        activate_totp(http, T0)
+    require(company_a, "everyone")
+    # The viewer, who has an authenticator app, reads the page (the administrator would be sent to add one).
+    page = http.get("/users/").content.decode()
+    rows = {email: row for row in page.split("<tr>") for email in re.findall(r"[\w.]+@a\.example", row)[:1]}
+    assert '<span class="badge badge--active">On</span>' in rows["viewer@a.example"]
+    assert "Required, not set up" in rows["admin@a.example"]

@@ -38,10 +38,13 @@ def users(request: CompanyRequest) -> HttpResponse:
     Every role sees the company's users and pending invitations; only
     Administrators get the controls that change them.
     """
+    members = list(user_list(user=request.user))
+    for member in members:
+        member.two_factor_required = request.company.requires_two_factor(member.role)  # type: ignore[attr-defined]
     return render(
         request,
         "invitations/users.html",
-        {"users": user_list(user=request.user), "invitations": invitation_pending_list(), "now": timezone.now()},
+        {"users": members, "invitations": invitation_pending_list(), "now": timezone.now()},
     )
 
 

@@ -2,8 +2,9 @@
 
 from typing import Any, cast
 
+from allauth.mfa.models import Authenticator
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from backoffice.tenancy.models import Company, User
@@ -27,13 +28,16 @@ def company_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
 
 def user_list(*, user: User) -> QuerySet[User]:
     """
-    The Back Office users of ``user``'s company, team joined, active first.
-    Users are not a scoped model (operators have no company), so the company
-    filter is explicit here.
+    The Back Office users of ``user``'s company, team joined, active first,
+    each with ``has_two_factor`` (an authenticator app or a passkey; recovery
+    codes alone do not count) and ``last_login``. Users are not a scoped
+    model (operators have no company), so the company filter is explicit here.
     """
+    second_factor = Authenticator.objects.filter(user=OuterRef("pk")).exclude(type="recovery_codes")
     return (
         User.objects.filter(company_id=user.company_id or 0, company__isnull=False)
         .select_related("team")
+        .annotate(has_two_factor=Exists(second_factor))
         .order_by("-is_active", "email")
     )
 
