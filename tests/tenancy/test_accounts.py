@@ -351,3 +351,33 @@ def test_wrong_two_factor_codes_are_limited(settings, admin_a):
 def test_operators_cannot_edit_accounts_past_the_services(as_operator):
     for path in ("/admin/mfa/authenticator/", "/admin/account/emailaddress/", "/admin/usersessions/usersession/"):
         assert as_operator.get(path).status_code == 404
+
+
+# Passkey names
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("Work\u202elaptop", "Name contains an invisible or text-direction character"),
+        ("Work\x07laptop", "Name contains a control character"),
+        ("K" * 101, "at most 100 characters"),
+    ],
+)
+def test_a_passkey_name_follows_the_name_rules(admin_a, name, error):
+    http, _ = sign_in(admin_a.email)
+    key = Authenticator.objects.create(user=admin_a, type="webauthn", data={"name": "Work laptop", "credential": {}})
+    edit = f"/2fa/webauthn/keys/{key.pk}/edit/"
+    page = http.get(edit)
+    assert page.status_code == 302  # the password again first
+    assert http.post(page["Location"], {"password": PASSWORD}).status_code == 302
+    response = http.post(edit, {"name": name})
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    key.refresh_from_db()
+    assert key.data["name"] == "Work laptop"
+    response = http.post(edit, {"name": "Blue security key"})
+    assert (response.status_code, response["Location"]) == (302, "/2fa/webauthn/")
+    key.refresh_from_db()
+    assert key.data["name"] == "Blue security key"
+    assert "Blue security key" in http.get("/2fa/webauthn/").content.decode()
