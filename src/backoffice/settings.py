@@ -169,6 +169,9 @@ ACCOUNT_ADAPTER = "backoffice.tenancy.sign_in.AccountAdapter"
 ACCOUNT_FORMS = {
     "login": "backoffice.tenancy.forms.SignInForm",
     "reset_password": "backoffice.tenancy.forms.ResetPasswordRequestForm",
+    "reset_password_from_key": "backoffice.tenancy.forms.PasswordResetKeyForm",
+    "change_password": "backoffice.tenancy.forms.PasswordChangeForm",
+    "reauthenticate": "backoffice.tenancy.forms.PasswordConfirmForm",
 }
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -191,6 +194,10 @@ ACCOUNT_RATE_LIMITS: dict[str, str | bool] = {
 }
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(3 * 60 * 60)))
 MFA_ADAPTER = "backoffice.tenancy.sign_in.TwoFactorAdapter"
+MFA_FORMS = {
+    "add_webauthn": "backoffice.tenancy.forms.PasskeyAddForm",
+    "edit_webauthn": "backoffice.tenancy.forms.PasskeyRenameForm",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "ReconPro Back Office")

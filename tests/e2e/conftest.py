@@ -142,7 +142,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         try:
             urllib.request.urlopen(f"{srv.base_url}/login/", timeout=2)  # noqa: S310
             break
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             if time.monotonic() > deadline or processes[0].poll() is not None:
                 log.flush()
                 raise RuntimeError((tmp / "server.log").read_text()) from None
@@ -205,10 +205,13 @@ class PageWatch:
         assert self.native_dialogs == [], f"Native dialogs (the product must ask with its own): {self.native_dialogs}"
 
 
-def new_page(browser, server, *, width: int = 1280, height: int = 800, **options):
-    """A page in a fresh browser context, with its ``PageWatch`` as ``page.watch``."""
+def new_page(browser, server, *, width: int = 1280, height: int = 800, base_url: str | None = None, **options):
+    """A page in a fresh browser context on ``server`` (or ``base_url``), with its ``PageWatch`` as ``page.watch``."""
     context = browser.new_context(
-        viewport={"width": width, "height": height}, base_url=server.base_url, accept_downloads=True, **options
+        viewport={"width": width, "height": height},
+        base_url=base_url or server.base_url,
+        accept_downloads=True,
+        **options,
     )
     context.set_default_timeout(10_000)
     page = context.new_page()

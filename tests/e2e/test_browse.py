@@ -30,7 +30,7 @@ def test_wrong_password_is_announced(page):
     page.get_by_label("Email").fill("admin@northwind.example")
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text("correct email and password")
+    expect(page.get_by_role("alert")).to_contain_text("password you specified are not correct")
 
 
 def test_search_chart_report_and_sign_out(page):

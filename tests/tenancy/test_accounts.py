@@ -364,3 +364,33 @@ def test_the_users_page_shows_who_has_two_factor_sign_in(company_a, admin_a):
     rows = {email: row for row in page.split("<tr>") for email in re.findall(r"[\w.]+@a\.example", row)[:1]}
     assert '<span class="badge badge--active">On</span>' in rows["viewer@a.example"]
     assert "Required, not set up" in rows["admin@a.example"]
+
+
+# Passkey names
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("Work\u202elaptop", "Name contains an invisible or text-direction character"),
+        ("Work\x07laptop", "Name contains a control character"),
+        ("K" * 101, "at most 100 characters"),
+    ],
+)
+def test_a_passkey_name_follows_the_name_rules(admin_a, name, error):
+    http, _ = sign_in(admin_a.email)
+    key = Authenticator.objects.create(user=admin_a, type="webauthn", data={"name": "Work laptop", "credential": {}})
+    edit = f"/2fa/webauthn/keys/{key.pk}/edit/"
+    page = http.get(edit)
+    assert page.status_code == 302  # the password again first
+    assert http.post(page["Location"], {"password": PASSWORD}).status_code == 302
+    response = http.post(edit, {"name": name})
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    key.refresh_from_db()
+    assert key.data["name"] == "Work laptop"
+    response = http.post(edit, {"name": "Blue security key"})
+    assert (response.status_code, response["Location"]) == (302, "/2fa/webauthn/")
+    key.refresh_from_db()
+    assert key.data["name"] == "Blue security key"
+    assert "Blue security key" in http.get("/2fa/webauthn/").content.decode()

@@ -1,6 +1,13 @@
 from typing import Any
 
-from allauth.account.forms import LoginForm, ResetPasswordForm
+from allauth.account.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    ReauthenticateForm,
+    ResetPasswordForm,
+    ResetPasswordKeyForm,
+)
+from allauth.mfa.webauthn.forms import AddWebAuthnForm, EditWebAuthnForm
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -40,6 +47,61 @@ class ResetPasswordRequestForm(TextRulesFormMixin, ResetPasswordForm):
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
         self.fields["email"].max_length = 254  # type: ignore[attr-defined]
         self.fields["email"].validators.append(MaxLengthValidator(254))
+
+
+def _house_labels(form: forms.BaseForm, labels: dict[str, str]) -> None:
+    """Sentence-case labels, as on every Back Office form, and no placeholder repeating them."""
+    for name, label in labels.items():
+        form.fields[name].label = label
+        form.fields[name].widget.attrs.pop("placeholder", None)
+
+
+class PasswordChangeForm(TextRulesFormMixin, ChangePasswordForm):
+    """The Password page: the current password, then the new one twice, under the text rules."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _house_labels(
+            self, {"oldpassword": "Current password", "password1": "New password", "password2": "New password again"}
+        )
+
+
+class PasswordResetKeyForm(TextRulesFormMixin, ResetPasswordKeyForm):
+    """The new password chosen from an emailed reset link, under the text rules."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _house_labels(self, {"password1": "New password", "password2": "New password again"})
+
+
+class PasswordConfirmForm(TextRulesFormMixin, ReauthenticateForm):
+    """The password asked again before a way to sign in is added or removed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _house_labels(self, {"password": "Password"})
+        self.fields["password"].widget.attrs["autofocus"] = True
+
+
+PASSKEY_NAME_MAX_LENGTH = 100
+
+
+class PasskeyAddForm(TextRulesFormMixin, AddWebAuthnForm):
+    """Adding a passkey or security key: its name follows the name rules and has a length limit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].max_length = PASSKEY_NAME_MAX_LENGTH  # type: ignore[attr-defined]
+        self.fields["name"].validators.append(MaxLengthValidator(PASSKEY_NAME_MAX_LENGTH))
+
+
+class PasskeyRenameForm(TextRulesFormMixin, EditWebAuthnForm):
+    """Renaming a passkey or security key, under the same rules as adding one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].max_length = PASSKEY_NAME_MAX_LENGTH  # type: ignore[attr-defined]
+        self.fields["name"].validators.append(MaxLengthValidator(PASSKEY_NAME_MAX_LENGTH))
 
 
 class PageForm(TextRulesFormMixin, forms.Form):
