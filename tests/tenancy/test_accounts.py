@@ -394,3 +394,19 @@ def test_a_passkey_name_follows_the_name_rules(admin_a, name, error):
     key.refresh_from_db()
     assert key.data["name"] == "Blue security key"
     assert "Blue security key" in http.get("/2fa/webauthn/").content.decode()
+
+
+def test_the_confirmation_pages_speak_the_house_language(admin_a):
+    with time_machine.travel(T0, tick=False):
+        http, _ = sign_in(admin_a.email)
+        activate_totp(http, T0)
+        pages = {
+            "/2fa/totp/deactivate/": "Remove the authenticator app",
+            "/2fa/recovery-codes/generate/": "Make new recovery codes",
+            "/logout/": "Sign out of the Back Office in this browser?",
+        }
+        for path, heading in pages.items():
+            response = http.get(path)
+            assert response.status_code == 200, path
+            assert heading in response.content.decode(), path
+    assert Authenticator.objects.filter(user=admin_a, type="totp").exists()  # looking changed nothing
