@@ -164,6 +164,10 @@ def test_the_clock_changes_the_fingerprint_only_when_the_section_would_change(ad
         assert at(datetime.timedelta(minutes=14, seconds=30)) == at(datetime.timedelta(minutes=14, seconds=10))
         assert at(datetime.timedelta(minutes=14, seconds=30)) != at(datetime.timedelta(minutes=12, seconds=30))
         assert at(datetime.timedelta(seconds=1)) != at(datetime.timedelta(seconds=-1))
+        # With days left the text ("2 days, 5 hours") changes once an hour: so does the fingerprint.
+        hours = datetime.timedelta(days=2, hours=5)
+        assert at(hours + datetime.timedelta(minutes=40)) == at(hours + datetime.timedelta(minutes=10))
+        assert at(hours + datetime.timedelta(minutes=10)) != at(hours - datetime.timedelta(minutes=10))
         # After the grace days, the row says the license is released at the next housekeeping pass.
         grace = datetime.timedelta(days=company_a.expired_code_grace_days)
         assert at(-grace + datetime.timedelta(seconds=1)) != at(-grace - datetime.timedelta(seconds=1))

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper, FilteredRelation, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
@@ -122,9 +123,6 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
     return rows
 
 
-_MINUTE = datetime.timedelta(minutes=1)
-
-
 @dataclass(frozen=True)
 class PendingFingerprint:
     """What ``pending_registration_fingerprint`` read: the digest, and the license counts it covers."""
@@ -208,8 +206,9 @@ def pending_registration_fingerprint(*, user: User, now: datetime.datetime | Non
             if batch_id is not None:
                 batch_ids.add(batch_id)
             if expires_at > now:
-                # timeuntil's finest unit: the text changes only when this does.
-                clock = (expires_at - now) // _MINUTE
+                # The "… left" text itself (timeuntil, as the template writes it): with days
+                # left it changes once an hour, not every minute.
+                clock = timeuntil(expires_at, now)
             else:
                 clock = (
                     row[3] is None
