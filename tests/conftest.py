@@ -2,7 +2,10 @@ import os
 
 os.environ.setdefault("BACKOFFICE_TESTING", "1")
 
+from importlib import import_module  # noqa: E402
+
 import pytest  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 
 from backoffice.organization.models import Team  # noqa: E402
@@ -24,12 +27,26 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: "e2e" in item.keywords)
 
 
+PENDING_TRIGGERS = [
+    name for name, _, _ in import_module("backoffice.devices.migrations.0018_pending_version_triggers")._triggers()
+]
+
+
 @pytest.fixture(autouse=True)
 def _db(db):
     """
     Every test may use the database; each runs in its own rolled-back
     transaction. Browser tests override this in tests/e2e/conftest.py.
+
+    On PostgreSQL the triggers that raise ``Company.pending_version`` fire
+    at commit, which a rolled-back test never reaches: here they fire at
+    the end of each statement instead (tests/devices/test_pending_version.py
+    tests them at commit).
     """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        names = ", ".join(f'"{name}"' for name in PENDING_TRIGGERS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
 
 
 @pytest.fixture

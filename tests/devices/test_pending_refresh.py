@@ -17,8 +17,7 @@ from django.utils import timezone
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.devices.qr import qr_svg_document
-from backoffice.devices.selectors import pending_registration_fingerprint
-from backoffice.devices.selectors.registration import _fingerprint_rows
+from backoffice.devices.selectors import pending_registration_list
 from backoffice.devices.services import device_add, registration_code_replace
 from backoffice.notifications.choices import EmailState
 from backoffice.notifications.models import OutboxEmail
@@ -61,7 +60,7 @@ def test_unchanged_section_answers_304_without_a_body(as_admin_a, admin_a, compa
     first = poll(as_admin_a)
     assert first.status_code == 200
     assert first["ETag"] == etag
-    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+    assert re.fullmatch(r'"p\d+\.\d+\.[0-9a-f]{32}"', etag)
     assert first["Cache-Control"] == "private, no-cache"
     assert "HX-Request" in first["Vary"]
     assert "Bay 3 iPad" in first.content.decode()
@@ -76,7 +75,7 @@ def test_unchanged_section_answers_304_without_a_body(as_admin_a, admin_a, compa
     assert poll(as_admin_a, '"stale"').status_code == 200
 
 
-def test_not_modified_renders_nothing_and_reads_little(as_admin_a, admin_a, company_a, team_a):
+def test_not_modified_renders_nothing_and_reads_only_the_signed_in_rows(as_admin_a, admin_a, company_a, team_a):
     for i in range(3):
         add_pending(company_a, admin_a, team_a, nickname=f"Tablet {i}", recipients=["a@a.example", "b@a.example"])
     etag = current_etag(as_admin_a)
@@ -87,9 +86,11 @@ def test_not_modified_renders_nothing_and_reads_little(as_admin_a, admin_a, comp
     etag = current_etag(as_admin_a)
     with CaptureQueriesContext(connection) as many:
         assert poll(as_admin_a, etag).status_code == 304
-    # The session, the user and the company; the rows with their codes; the
-    # codes' emails; the license tally and the expired codes' holds.
-    assert len(few.captured_queries) == len(many.captured_queries) == 7
+    # The session, the user and the company (which carries the version): what
+    # every signed-in request reads, and nothing of the devices, codes or emails.
+    for captured in (few, many):
+        tables = [re.findall(r'FROM "(\w+)"', query["sql"]) for query in captured.captured_queries]
+        assert [t[0] for t in tables] == ["django_session", "tenancy_user", "tenancy_company"]
 
 
 def test_a_new_pending_device_changes_the_etag(as_admin_a, admin_a, company_a, team_a):
@@ -152,25 +153,43 @@ def test_expiry_changes_the_etag(as_admin_a, admin_a, company_a, team_a):
     assert 'badge--expired">Expired<' in response.content.decode()
 
 
-def test_the_clock_changes_the_fingerprint_only_when_the_section_would_change(admin_a, company_a, team_a):
-    """ "14 minutes left" becomes "12 minutes left", then the row shows the code expired."""
+def test_the_clock_bounds_the_etag(as_admin_a, admin_a, company_a, team_a):
+    """
+    The ETag names when the clock alone next changes the section: the live
+    code's expiry, then (once expired) its license's release; a copy whose
+    moment has passed is rendered again even though nothing was written.
+    """
     add_pending(company_a, admin_a, team_a)
+    etag = current_etag(as_admin_a)
     with company_scope(company_a):
         expires_at = RegistrationCode.objects.get().expires_at
+    version, valid_until, scope = re.fullmatch(r'"p(\d+)\.(\d+)\.(\w+)"', etag).groups()
+    assert int(valid_until) == int(expires_at.timestamp())
+    assert poll(as_admin_a, etag).status_code == 304
+    passed = f'"p{version}.{int(timezone.now().timestamp()) - 1}.{scope}"'
+    assert poll(as_admin_a, passed).status_code == 200
+    # A version or a scope that is not the current one is not current either.
+    assert poll(as_admin_a, f'"p{int(version) + 1}.{valid_until}.{scope}"').status_code == 200
+    assert poll(as_admin_a, f'"p{version}.{valid_until}.{"0" * 32}"').status_code == 200
 
-        def at(delta: datetime.timedelta) -> str:
-            return pending_registration_fingerprint(user=admin_a, now=expires_at - delta).digest
-
-        assert at(datetime.timedelta(minutes=14, seconds=30)) == at(datetime.timedelta(minutes=14, seconds=10))
-        assert at(datetime.timedelta(minutes=14, seconds=30)) != at(datetime.timedelta(minutes=12, seconds=30))
-        assert at(datetime.timedelta(seconds=1)) != at(datetime.timedelta(seconds=-1))
-        # With days left the text ("2 days, 5 hours") changes once an hour: so does the fingerprint.
-        hours = datetime.timedelta(days=2, hours=5)
-        assert at(hours + datetime.timedelta(minutes=40)) == at(hours + datetime.timedelta(minutes=10))
-        assert at(hours + datetime.timedelta(minutes=10)) != at(hours - datetime.timedelta(minutes=10))
-        # After the grace days, the row says the license is released at the next housekeeping pass.
+    with company_scope(company_a):
         grace = datetime.timedelta(days=company_a.expired_code_grace_days)
-        assert at(-grace + datetime.timedelta(seconds=1)) != at(-grace - datetime.timedelta(seconds=1))
+
+        def valid_until_at(now: datetime.datetime) -> datetime.datetime:
+            return pending_registration_list(user=admin_a, now=now).valid_until
+
+        assert valid_until_at(expires_at - datetime.timedelta(minutes=5)) == expires_at
+        # Expired: until the license is released (when that comes before the next midnight).
+        after = expires_at + datetime.timedelta(seconds=1)
+        assert valid_until_at(after) == min(expires_at + grace, next_midnight(after))
+        # Released: only the next midnight (licenses expire by day) is left.
+        later = expires_at + grace + datetime.timedelta(seconds=1)
+        assert valid_until_at(later) == next_midnight(later)
+
+
+def next_midnight(now: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(now)
+    return datetime.datetime.combine(local.date() + datetime.timedelta(days=1), datetime.time.min, tzinfo=local.tzinfo)
 
 
 def test_the_etag_differs_per_scope(
@@ -194,21 +213,17 @@ def test_the_etag_differs_per_scope(
     assert poll(as_admin_b, etags["admin"]).status_code == 200
 
 
-def test_a_team_administrators_etag_ignores_other_teams(as_teamadmin_a, admin_a, company_a, team_a):
+def test_a_team_administrator_never_sees_other_teams(as_teamadmin_a, admin_a, company_a, team_a):
     add_pending(company_a, admin_a, team_a)
     etag = current_etag(as_teamadmin_a)
     with company_scope(company_a):
         other = TeamFactory(company=company_a)
     add_pending(company_a, admin_a, other, nickname="Other team tablet")
-    # The counts beside the section changed (one license fewer free), so the tag did too ...
+    # The version is the company's: the section is rendered again, still without the other team's row.
     changed = poll(as_teamadmin_a, etag)
     assert changed.status_code == 200
     assert "Other team tablet" not in changed.content.decode()
-    # ... but an email sent for the other team's device changes nothing this user sees.
-    with company_scope(company_a):
-        OutboxEmail.objects.filter(registration_code__device__team=other).update(
-            state=EmailState.SENT, sent_at=timezone.now()
-        )
+    assert "Bay 3 iPad" in changed.content.decode()
     assert poll(as_teamadmin_a, changed["ETag"]).status_code == 304
 
 
@@ -298,17 +313,41 @@ def test_qr_image_is_read_only(as_admin_a, admin_a, company_a, team_a, method):
 
 
 @pytest.mark.parametrize("role", ["admin", "team admin"])
-def test_the_fingerprint_reads_the_rows_the_user_may_see(
+def test_the_section_reads_the_rows_the_user_may_see(
     role, admin_a, teamadmin_a, admin_b, company_a, company_b, team_a, default_team_a
 ):
-    """The fingerprint's rows: the company's pending devices (a Team Administrator's team's only), never another's."""
+    """The section's rows and keys: the company's pending devices (a Team Administrator's team's only)."""
     mine = add_pending(company_a, admin_a, team_a)
     other_team = add_pending(company_a, admin_a, default_team_a, nickname="Other team")
     with company_scope(company_b):
         add_pending(company_b, admin_b, TeamFactory(company=company_b), recipients=["tech@b.example"])
     user = admin_a if role == "admin" else teamadmin_a
     with company_scope(company_a):
-        rows = _fingerprint_rows(user=user)
-    expected = [mine.pk, other_team.pk] if role == "admin" else [mine.pk]
-    assert [row[0] for row in rows] == sorted(expected)
-    assert all(row[8] is not None for row in rows)  # each with its open code joined
+        pending = pending_registration_list(user=user)
+        codes = dict(RegistrationCode.objects.open().values_list("device_id", "pk"))
+    expected = [mine, other_team] if role == "admin" else [mine]
+    assert [row.device.pk for row in pending.rows] == [device.pk for device in expected]
+    # Each key names the device and its open code.
+    assert pending.row_keys == [f"{device.pk}:{codes[device.pk]}" for device in expected]
+
+
+def test_only_the_rows_shown_are_read_in_full(as_admin_a, admin_a, company_a, team_a):
+    """
+    Beyond the 50 rows the section shows, rows are read only by their keys:
+    the count and the page's script still see every one, the search every one.
+    """
+    with company_scope(company_a):
+        devices = [add_pending(company_a, admin_a, team_a, nickname=f"Tablet {i:02d}") for i in range(53)]
+        assert pending_registration_list(user=admin_a, limit=51).rows[-1].device == devices[50]
+        assert len(pending_registration_list(user=admin_a).rows) == 53
+    body = poll(as_admin_a).content.decode()
+    assert '<span class="count-pill">53</span>' in body
+    assert "Tablet 49" in body
+    assert "Tablet 50" not in body
+    assert "Showing the 50 oldest of 53" in body
+    assert all(f"{device.pk}:" in body for device in devices)
+    found = poll(as_admin_a, query="?pq=Tablet 52").content.decode()
+    assert "Tablet 52" in found
+    assert "Tablet 00" not in found
+    everything = poll(as_admin_a, query="?pall=1").content.decode()
+    assert "Tablet 52" in everything

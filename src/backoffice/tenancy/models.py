@@ -60,6 +60,11 @@ class Company(models.Model):
             "before they can use the Back Office."
         ),
     )
+    pending_version = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised by the database whenever the Pending Registrations section would show something else.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
 

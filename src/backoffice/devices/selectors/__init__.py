@@ -42,10 +42,9 @@ from backoffice.devices.selectors.code_sheet import (
 )
 from backoffice.devices.selectors.config import config_etag, device_effective_config
 from backoffice.devices.selectors.registration import (
-    PendingFingerprint,
     PendingRegistration,
+    PendingRegistrations,
     pending_code_for_qr,
-    pending_registration_fingerprint,
     pending_registration_list,
     registration_email_get_for_company,
 )
@@ -82,7 +81,6 @@ __all__ = [
     "DeviceSearch",
     "Filter",
     "FilterChoice",
-    "PendingFingerprint",
     "PendingRegistration",
     "SavedViewList",
     "VersionSlice",
@@ -101,7 +99,7 @@ __all__ = [
     "device_visible_queryset",
     "pending_code_for_qr",
     "pending_registration_filter",
-    "pending_registration_fingerprint",
+    "PendingRegistrations",
     "pending_registration_list",
     "pending_search_parse",
     "registration_email_get_for_company",

@@ -1,19 +1,16 @@
 """Reads of the Pending Registrations section and of registration emails."""
 
 import datetime
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, FilteredRelation, Prefetch, Q
+from django.db.models import FilteredRelation, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 
 from backoffice.devices.codes import code_format, code_unseal
 from backoffice.devices.models import Device, RegistrationCode, expired_code_release_due
 from backoffice.devices.selectors.active_devices import device_visible_queryset
-from backoffice.licensing.selectors import LicenseCounts, license_counts
 from backoffice.notifications.models import OutboxEmail
 from backoffice.tenancy.models import User
 
@@ -54,26 +51,90 @@ class PendingRegistration:
         return not self.is_replacement and self.device.license_id is None
 
 
-def pending_registration_list(*, user: User, now: datetime.datetime | None = None) -> list[PendingRegistration]:
+@dataclass(frozen=True)
+class PendingRegistrations:
+    """
+    What the Pending Registrations section shows: ``rows``, every pending row
+    oldest first or, when the section asked for fewer (``limit``), the oldest
+    of them; ``row_keys``, every row's ``device[:code]`` (the page's script
+    compares them between refreshes), and ``valid_until``, the first moment
+    the clock alone changes what the section or the license counts show: the
+    next expiry of a live code, the next due license release, the company's
+    next midnight (licenses expire by day). The "… left" text of a live code
+    is not one of them: the page's script rewrites it every second, and the
+    section refreshes only where the script runs.
+    """
+
+    rows: list[PendingRegistration]
+    row_keys: list[str]
+    valid_until: datetime.datetime
+
+    def __bool__(self) -> bool:
+        return bool(self.row_keys)
+
+    @property
+    def total(self) -> int:
+        return len(self.row_keys)
+
+    @property
+    def complete(self) -> bool:
+        """Whether ``rows`` holds every row."""
+        return len(self.rows) == len(self.row_keys)
+
+
+def _pending_device_ids(user: User) -> Any:
+    """The pending devices ``user`` may see and the devices with an open code: two index lookups, not a scan."""
+    return (
+        device_visible_queryset(user=user)
+        .filter(registered_at__isnull=True)
+        .values("pk")
+        .union(RegistrationCode.objects.open().values("device_id"))
+    )
+
+
+def _next_midnight(now: datetime.datetime) -> datetime.datetime:
+    """The next midnight in the current time zone (the company's, on its pages)."""
+    zone = timezone.get_current_timezone()
+    tomorrow = timezone.localtime(now, zone).date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(tomorrow, datetime.time.min, tzinfo=zone)
+
+
+def pending_registration_list(
+    *, user: User, now: datetime.datetime | None = None, limit: int | None = None
+) -> PendingRegistrations:
     """
     Pending devices and registered devices with a live replacement code,
     oldest first, each with its live code and that code's emails, and for an
     expired code of a never-registered device when its license is released
-    (the company's ``expired_code_grace_days`` after the expiry). Three
-    queries whatever the number of rows.
+    (the company's ``expired_code_grace_days`` after the expiry). With
+    ``limit``, only the oldest ``limit`` rows are read in full (the others
+    only by their keys and expiry), so that the cost follows what the
+    section shows, not how many codes are open. Five queries whatever the
+    number of rows.
     """
     now = now or timezone.now()
     grace_days = user.company.expired_code_grace_days if user.company else 0
+    open_code = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
+    keys = list(
+        device_visible_queryset(user=user)
+        .filter(pk__in=_pending_device_ids(user))
+        .annotate(live=open_code)
+        .order_by("created_at", "pk")
+        .values_list("pk", "live__pk", "live__expires_at", "registered_at", "license_id")
+    )
+    valid_until = _next_midnight(now)
+    for _, code_id, expires_at, registered_at, license_id in keys:
+        if code_id is None:
+            continue
+        if expires_at > now:
+            valid_until = min(valid_until, expires_at)
+        elif registered_at is None and license_id is not None:
+            release_due = expired_code_release_due(expires_at=expires_at, grace_days=grace_days)
+            if release_due > now:
+                valid_until = min(valid_until, release_due)
     queryset = (
         device_visible_queryset(user=user)
-        # Two index lookups (pending devices; devices of open codes) rather
-        # than a test of every device of the fleet.
-        .filter(
-            pk__in=device_visible_queryset(user=user)
-            .filter(registered_at__isnull=True)
-            .values("pk")
-            .union(RegistrationCode.objects.open().values("device_id"))
-        )
+        .filter(pk__in=_pending_device_ids(user))
         .select_related("team", "license")
         .prefetch_related(
             Prefetch(
@@ -86,7 +147,7 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
         )
         .order_by("created_at", "pk")
     )
-    devices = list(queryset)
+    devices = list(queryset if limit is None or len(keys) <= limit else queryset[:limit])
     # A batch's emails (one per recipient for every code of the batch) are
     # shown on each of its rows: one query for all of them.
     batch_ids = {code.batch_id for device in devices for code in device.live_codes if code.batch_id}  # type: ignore[attr-defined]
@@ -120,120 +181,11 @@ def pending_registration_list(*, user: User, now: datetime.datetime | None = Non
                 license_release_due=release_at is not None and release_at <= now,
             )
         )
-    return rows
-
-
-@dataclass(frozen=True)
-class PendingFingerprint:
-    """What ``pending_registration_fingerprint`` read: the digest, and the license counts it covers."""
-
-    digest: str
-    counts: LicenseCounts
-
-
-_FINGERPRINT_COLUMNS = (
-    "pk",
-    "nickname",
-    "changed_at",
-    "registered_at",
-    "team__name",
-    "license_id",
-    "license__number",
-    "license__license_type",
-    "live__pk",
-    "live__expires_at",
-    "live__batch_id",
-    "live_has_copy",
-)
-
-
-def _fingerprint_rows(*, user: User) -> list[tuple[Any, ...]]:
-    """
-    The rows the fingerprint reads: the pending devices ``user`` may see and
-    their devices with an open code, each with that code joined. One
-    statement, driven by the pending devices' and the open codes' indexes.
-    """
-    shown = (
-        device_visible_queryset(user=user)
-        .filter(registered_at__isnull=True)
-        .values("pk")
-        .union(RegistrationCode.objects.open().values("device_id"))
+    return PendingRegistrations(
+        rows=rows,
+        row_keys=[f"{pk}:{code_id}" if code_id is not None else str(pk) for pk, code_id, *_ in keys],
+        valid_until=valid_until,
     )
-    live = FilteredRelation("codes", condition=Q(codes__used_at__isnull=True, codes__revoked_at__isnull=True))
-    rows = (
-        device_visible_queryset(user=user)
-        .filter(pk__in=shown)
-        .annotate(
-            live=live,
-            live_has_copy=ExpressionWrapper(Q(live__sealed_code__isnull=False), output_field=BooleanField()),
-        )
-        .order_by("pk")
-        .values_list(*_FINGERPRINT_COLUMNS)
-    )
-    return list(rows)
-
-
-def pending_registration_fingerprint(*, user: User, now: datetime.datetime | None = None) -> PendingFingerprint:
-    """
-    A digest of everything the Pending Registrations section and the license
-    counts beside it show to ``user`` at ``now``: it changes whenever one of
-    them would render differently. The rows (each device's nickname, team,
-    license and registration state, its open code's id, expiry and batch,
-    whether the code's copy is there), their emails' delivery state, the
-    license counts, and the parts that follow the clock: whether each code
-    has expired, the minutes left of each live one (all its "… left" text is
-    made of) and whether an expired code's license release is due.
-
-    A few small statements whatever the number of rows, driven by indexes:
-    the pending devices and the devices with an open code, with that code
-    joined; then those codes' emails (none when no code is open); the license
-    counts (the license tally's few rows, and the expired codes' holds from
-    the pending devices). No code is decrypted and nothing is rendered. The
-    counts come back with the digest, for the answer to show what the digest
-    covers.
-    """
-    now = now or timezone.now()
-    grace_days = user.company.expired_code_grace_days if user.company else 0
-    rows = _fingerprint_rows(user=user)
-    counts = license_counts(day=timezone.localdate(now))
-    digest = hashlib.sha256(repr((grace_days, counts)).encode())
-    code_ids, batch_ids = [], set()
-    for row in rows:
-        code_id, expires_at, batch_id = row[8], row[9], row[10]
-        clock: object = None
-        if code_id is not None:
-            code_ids.append(code_id)
-            if batch_id is not None:
-                batch_ids.add(batch_id)
-            if expires_at > now:
-                # The "… left" text itself (timeuntil, as the template writes it): with days
-                # left it changes once an hour, not every minute.
-                clock = timeuntil(expires_at, now)
-            else:
-                clock = (
-                    row[3] is None
-                    and row[5] is not None
-                    and expired_code_release_due(expires_at=expires_at, grace_days=grace_days) <= now
-                )
-        digest.update(repr((row[:12], clock)).encode())
-    if code_ids:
-        emails = (
-            OutboxEmail.objects.filter(Q(registration_code_id__in=code_ids) | Q(batch_id__in=batch_ids))
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "registration_code_id",
-                "batch_id",
-                "recipient",
-                "state",
-                "attempts",
-                "sent_at",
-                "next_attempt_at",
-                "last_error",
-            )
-        )
-        digest.update(repr(list(emails)).encode())
-    return PendingFingerprint(digest=digest.hexdigest(), counts=counts)
 
 
 def pending_code_for_qr(

@@ -9,6 +9,9 @@ after a write.
 """
 
 import hashlib
+import hmac
+import re
+import time
 import zoneinfo
 from collections.abc import Iterable
 from typing import Literal
@@ -52,7 +55,7 @@ from backoffice.devices.selectors import (
     SEARCH_LABELS,
     DeviceListState,
     DeviceSearch,
-    PendingFingerprint,
+    PendingRegistrations,
     device_filters,
     device_get_for_company,
     device_page,
@@ -63,7 +66,6 @@ from backoffice.devices.selectors import (
     device_search_description,
     device_version_breakdown,
     pending_code_for_qr,
-    pending_registration_fingerprint,
     pending_registration_list,
     registration_email_get_for_company,
     saved_view_get_for_owner,
@@ -83,7 +85,8 @@ from backoffice.devices.selectors.detail import (
     history_timeline,
 )
 from backoffice.devices.selectors.report import device_report_copy_sql
-from backoffice.licensing.selectors import LicenseCounts, license_counts
+from backoffice.devices.templatetags.device_tags import pending_rows_needed
+from backoffice.licensing.selectors import license_counts
 from backoffice.organization.selectors import wholesale_client_search
 from backoffice.tenancy.http import CompanyRequest
 from backoffice.tenancy.permissions import (
@@ -141,7 +144,7 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
             )
         ],
         "report_query": urlencode(search.as_query()),
-        "pending": pending_registration_list(user=request.user),
+        "pending": pending_registration_list(user=request.user, limit=pending_rows_needed(request)),
         # The registered list's search, kept by the Pending Registrations search box.
         "list_params": list_query,
         "saved_views": saved_view_list(user=request.user),
@@ -160,14 +163,14 @@ def _filters_rejected_message(names: Iterable[str]) -> str:
     ) % {"names": ", ".join(labels)}
 
 
-def _pending_fragment(request: CompanyRequest, *, counts: LicenseCounts | None = None) -> HttpResponse:
+def _pending_fragment(request: CompanyRequest, pending: PendingRegistrations | None = None) -> HttpResponse:
     """
-    The Pending Registrations section, with the license counts (``counts``,
-    or counted now) swapped out of band.
+    The Pending Registrations section (``pending``, or read now), with the
+    license counts swapped out of band.
     """
     context = {
-        "pending": pending_registration_list(user=request.user),
-        "counts": counts or license_counts(),
+        "pending": pending or pending_registration_list(user=request.user, limit=pending_rows_needed(request)),
+        "counts": license_counts(),
         "oob": True,
     }
     html = render_to_string(f"{ACTIVE_DEVICES}#pending-registrations", context, request=request)
@@ -235,53 +238,83 @@ def _error_text(exc: ValidationError) -> str:
 
 # Part of every Pending Registrations ETag: a change to what the section
 # renders from the same data (a new template) changes it too.
-PENDING_ETAG_VERSION = "pending-1"
+PENDING_ETAG_VERSION = "pending-2"
+_PENDING_ETAG = re.compile(r'"p(\d{1,20})\.(\d{1,12})\.([0-9a-f]{32})"')
 
 
-def _pending_etag(request: CompanyRequest, fingerprint: PendingFingerprint) -> str:
+def _pending_scope(request: CompanyRequest) -> str:
     """
-    The strong ETag of the Pending Registrations poll for this request: the
-    digest of what the section shows (``fingerprint``)
-    bound to who is looking (company, role, team: a Team Administrator sees
-    only their team, a Viewer no codes), the company's time zone (the dates
-    shown), the query string (the section's search and the list's
-    parameters it keeps) and the CSRF secret that its forms' tokens carry.
+    What, besides the data, the section depends on: who is looking (company,
+    role, team: a Team Administrator sees only their team, a Viewer no
+    codes), the company's time zone and grace days, the query string (the
+    section's search and the list's parameters it keeps) and the CSRF secret
+    that its forms' tokens carry.
     """
     user = request.user
     scope = (
         PENDING_ETAG_VERSION,
         request.company.pk,
         request.company.default_time_zone,
+        request.company.expired_code_grace_days,
         user.pk,
         user.role,
         user.team_id,
         request.GET.urlencode(),
         request.META.get("CSRF_COOKIE", ""),
-        fingerprint.digest,
     )
-    return '"' + hashlib.sha256(repr(scope).encode()).hexdigest()[:32] + '"'
+    return hashlib.sha256(repr(scope).encode()).hexdigest()[:32]
+
+
+def _pending_current_etag(request: CompanyRequest, scope: str) -> str | None:
+    """
+    The one of the browser's ETags (``If-None-Match``) names the
+    company's current Pending Registrations version, this request's scope
+    and a moment the clock has not yet reached, if any.
+    """
+    now = time.time()
+    for tag in parse_etags(request.headers.get("If-None-Match", ""))[:8]:
+        match = _PENDING_ETAG.fullmatch(tag)
+        if (
+            match
+            and int(match[1]) == request.company.pending_version
+            and now < int(match[2])
+            and hmac.compare_digest(match[3], scope)
+        ):
+            return tag
+    return None
 
 
 @company_member_required
 def pending_registrations(request: CompanyRequest) -> HttpResponse:
     """
     The Pending Registrations section alone (with the license counts out of
-    band), polled by the page every few seconds. Its ETag is computed from
-    two small statements before anything is rendered; when the browser's copy
-    is current (``If-None-Match``), the answer is ``304 Not Modified`` and
-    nothing is rendered. ``Cache-Control: private, no-cache`` lets the
-    browser keep that copy and revalidate it on every poll.
+    band), polled by the page every few seconds.
+
+    Its ETag names the company's ``pending_version`` (raised by the database
+    in the transaction of every write that changes what the section shows),
+    the moment until which the clock changes nothing (``valid_until``) and
+    the request's scope. The version comes with the company row that every
+    signed-in request reads, so when the browser's copy is current
+    (``If-None-Match``) the answer is ``304 Not Modified`` without another
+    statement. The version is read before the rows: a write that commits in
+    between shows in the rows and raises the version past the ETag's, so the
+    next poll renders again (never a stale copy kept). ``Cache-Control:
+    private, no-cache`` lets the browser keep its copy and revalidate it on
+    every poll.
     """
     if not request.htmx:
         return redirect(reverse("devices:active") + "#pending-registrations")
-    fingerprint = pending_registration_fingerprint(user=request.user)
-    etag = _pending_etag(request, fingerprint)
+    scope = _pending_scope(request)
+    version = request.company.pending_version
     response: HttpResponse
-    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+    current = _pending_current_etag(request, scope)
+    if current is not None:
         response = HttpResponseNotModified()
+        response["ETag"] = current
     else:
-        response = _pending_fragment(request, counts=fingerprint.counts)
-    response["ETag"] = etag
+        pending = pending_registration_list(user=request.user, limit=pending_rows_needed(request))
+        response = _pending_fragment(request, pending)
+        response["ETag"] = f'"p{version}.{int(pending.valid_until.timestamp())}.{scope}"'
     response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ["HX-Request"])
     return response
