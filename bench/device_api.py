@@ -13,7 +13,9 @@ configuration's ETag) against a bare phase right after it, then bare and
 coalesced check-ins in alternating rounds (``--rounds``), so that a change in
 a shared machine's load hits both alike; it prints requests per second, the
 ratios (median of the rounds for coalesced check-ins; the aims are 0.7 and
-0.3) and the number of errors (which must be 0). A last phase measures
+0.3) and the number of errors (which must be 0). Each round also measures
+``GET /ready`` (one ``SELECT 1``, nothing else): the floor of any call that
+reads the database, against the same bare call. A last phase measures
 check-ins with write coalescing turned off, for information.
 
 The load generator is Python's http.client in separate processes (one
@@ -213,8 +215,8 @@ def load_worker(
     deadline = start + seconds
     while (index < len(credentials)) if once else (time.time() < deadline):
         try:
-            if kind == "health":
-                connection.request("GET", f"{API}/health")
+            if kind in ("health", "ready"):
+                connection.request("GET", f"{API}/{kind}")
             else:
                 credential = credentials[index % len(credentials)]
                 index += 1
@@ -280,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
         server = start_server(env, port, args.workers, args.threads, args.server)
         bares: list[float] = []
         coalesced: list[float] = []
+        readies: list[float] = []
         try:
             measure(port, "health", credentials, args.clients, 2)  # warm-up
             # First check-in of every device: it writes and computes the configuration's ETag.
@@ -294,6 +297,10 @@ def run(args: argparse.Namespace) -> int:
                 rate, errors = measure(port, "check-ins", credentials, args.clients, args.seconds)
                 coalesced.append(rate)
                 check_in_errors += errors
+                # The floor of any call that reads the database: one trivial statement (GET /ready).
+                rate, errors = measure(port, "ready", credentials, args.clients, args.seconds)
+                readies.append(rate)
+                bare_errors += errors
         finally:
             stop_server(server)
         total_errors += bare_errors + first_errors + check_in_errors
@@ -310,13 +317,18 @@ def run(args: argparse.Namespace) -> int:
     bare = sorted(bares)[len(bares) // 2]
     check_ins = sorted(coalesced)[len(coalesced) // 2]
     first_ratio = first / first_bare if first_bare else 0.0
+    ready_ratios = sorted(r / b for r, b in zip(readies, bares, strict=True) if b)
+    ready_ratio = ready_ratios[len(ready_ratios) // 2] if ready_ratios else 0.0
+    ready = sorted(readies)[len(readies) // 2]
     print(f"rounds (bare, coalesced): {', '.join(f'{b:.0f}/{c:.0f}' for b, c in zip(bares, coalesced, strict=True))}")
     print(f"GET  /health (median)        {bare:8.0f} requests/s   errors {bare_errors}")
     print(f"POST /check-ins (coalesced)  {check_ins:8.0f} requests/s   errors {check_in_errors}  (median)")
     print(f"POST /check-ins (first/cold) {first:8.0f} requests/s   errors {first_errors}")
     print(f"POST /check-ins (every write){writing:8.0f} requests/s   errors {writing_errors}  (information)")
+    print(f"GET  /ready (one SELECT 1)   {ready:8.0f} requests/s   (median; the floor of a call that reads)")
     print(f"ratio coalesced / bare       {ratio:8.2f}   (median of the rounds' ratios; aim >= 0.7)")
     print(f"ratio first / bare           {first_ratio:8.2f}   (bare measured right after; aim >= 0.3)")
+    print(f"ratio ready / bare           {ready_ratio:8.2f}   (one database round trip and nothing else)")
     print(f"errors                       {total_errors:8d}   (must be 0)")
     return 0 if total_errors == 0 else 1
 

@@ -37,7 +37,7 @@ from backoffice.device_api.schemas import (
     RegistrationIn,
     RegistrationOut,
 )
-from backoffice.device_api.selectors import device_config_etag, device_config_with_etag
+from backoffice.device_api.selectors import database_answers, device_config_etag, device_config_with_etag
 from backoffice.device_api.services import device_check_in, device_document_record, device_register
 from backoffice.devices.models import Device
 from backoffice.documents.services import ClientNotAvailable
@@ -186,6 +186,26 @@ device_router.add_decorator(in_device_company_scope, mode="operation")
 )
 def health(request: HttpRequest) -> dict[str, Any]:
     """Answer `200 {}` without authentication or database work: for load balancers and as a baseline."""
+    return {}
+
+
+@api.get(
+    "/ready",
+    response={200: HealthOut, 503: ErrorOut},
+    auth=None,
+    tags=["service"],
+    summary="Answer that the server and its database run",
+    operation_id="ready",
+)
+def ready(request: HttpRequest) -> dict[str, Any]:
+    """
+    Answer `200 {}` once the database answered one trivial statement, else
+    `503 database_unavailable` (with `Retry-After`): for a load balancer to
+    send devices only to app servers that can serve them. No authentication,
+    nothing read.
+    """
+    if not database_answers():
+        raise errors.database_unavailable()
     return {}
 
 

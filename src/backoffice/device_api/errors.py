@@ -29,6 +29,15 @@ def credential_invalid() -> ApiError:
     )
 
 
+def database_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "database_unavailable",
+        "The server cannot reach its database; try again shortly.",
+        {"Retry-After": "5"},
+    )
+
+
 def license_inactive() -> ApiError:
     return ApiError(
         403,

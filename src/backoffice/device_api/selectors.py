@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -267,3 +267,16 @@ def device_config_etag(*, device: Device) -> str:
         cache.set(key, etag, timeout=settings.CONFIG_ETAG_CACHE_SECONDS)
     _remember_locally(key, etag)
     return etag
+
+
+def database_answers() -> bool:
+    """
+    Whether the database answers one trivial statement (``SELECT 1``): the
+    readiness check of ``GET /ready``, one round trip and nothing read.
+    """
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
