@@ -82,6 +82,32 @@ class PendingRegistrations:
         return len(self.rows) == len(self.row_keys)
 
 
+_DEVICE_COLUMNS = (
+    "company_id",
+    "nickname",
+    "recipients",
+    "registered_at",
+    "created_at",
+    "team__name",
+    "license__number",
+    "license__license_type",
+    "license__expires_on",
+    "license__is_suspended",
+)
+_CODE_COLUMNS = ("company_id", "device_id", "expires_at", "sealed_code", "batch_id", "used_at", "revoked_at")
+_EMAIL_COLUMNS = (
+    "company_id",
+    "registration_code_id",
+    "batch_id",
+    "recipient",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "sent_at",
+)
+
+
 def _pending_device_ids(user: User) -> Any:
     """The pending devices ``user`` may see and the devices with an open code: two index lookups, not a scan."""
     return (
@@ -136,11 +162,19 @@ def pending_registration_list(
         device_visible_queryset(user=user)
         .filter(pk__in=_pending_device_ids(user))
         .select_related("team", "license")
+        # Only the columns the section shows (and its search reads): a row costs less to build.
+        .only(*_DEVICE_COLUMNS)
         .prefetch_related(
             Prefetch(
                 "codes",
-                queryset=RegistrationCode.objects.open().prefetch_related(
-                    Prefetch("emails", queryset=OutboxEmail.objects.order_by("pk"), to_attr="email_list")
+                queryset=RegistrationCode.objects.open()
+                .only(*_CODE_COLUMNS)
+                .prefetch_related(
+                    Prefetch(
+                        "emails",
+                        queryset=OutboxEmail.objects.only(*_EMAIL_COLUMNS).order_by("pk"),
+                        to_attr="email_list",
+                    )
                 ),
                 to_attr="live_codes",
             )
@@ -153,7 +187,7 @@ def pending_registration_list(
     batch_ids = {code.batch_id for device in devices for code in device.live_codes if code.batch_id}  # type: ignore[attr-defined]
     batch_emails: dict[object, list[OutboxEmail]] = {}
     if batch_ids:
-        for email in OutboxEmail.objects.filter(batch_id__in=batch_ids).order_by("pk"):
+        for email in OutboxEmail.objects.filter(batch_id__in=batch_ids).only(*_EMAIL_COLUMNS).order_by("pk"):
             batch_emails.setdefault(email.batch_id, []).append(email)
     rows = []
     for device in devices:
