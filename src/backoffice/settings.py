@@ -134,19 +134,10 @@ DATABASES = {
 # which a company's report or page reaches once the database holds many
 # companies: 60 ms of compiling for a 30 ms statement (docs/benchmarks.md,
 # "Many companies"). The Back Office's statements are short: off, unless
-# DATABASE_JIT=1. Parallel plans likewise: PostgreSQL picks one for a
-# company's report once the other companies' rows make its tables large, and
-# starting the workers (about 20 ms) costs more than they save on one
-# company's rows; off, unless DATABASE_PARALLEL=1. Added to whatever options
-# the URL gave.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# DATABASE_JIT=1. Added to whatever options the URL gave.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("DATABASE_JIT", "0") != "1":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _settings = [_options.get("options", "")]
-    if os.environ.get("DATABASE_JIT", "0") != "1":
-        _settings.append("-c jit=off")
-    if os.environ.get("DATABASE_PARALLEL", "0") != "1":
-        _settings.append("-c max_parallel_workers_per_gather=0")
-    _options["options"] = " ".join(filter(None, _settings))
+    _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
