@@ -4,7 +4,10 @@ bare `GET /health` measured in the same run on the same machine (DESIGN §1).
 
     .venv/bin/python bench/device_api.py [--seconds 10] [--devices 2000] [--clients 4]
 
-It starts a throwaway PostgreSQL (scripts/with-postgres.sh), migrates it,
+It starts a throwaway PostgreSQL and Redis (scripts/with-postgres.sh,
+scripts/with-redis.sh; the servers use Redis as production does with several
+app servers: the shared cache and company generations, so a credential seen
+before is checked against one Redis counter instead of read), migrates it,
 creates registered devices with credentials, starts gunicorn on the loopback
 interface and drives it from separate load-generator processes that keep
 their HTTP/1.1 connections open, each cycling through its own share of the
@@ -15,8 +18,9 @@ a shared machine's load hits both alike; it prints requests per second, the
 ratios (median of the rounds for coalesced check-ins; the aims are 0.7 and
 0.3) and the number of errors (which must be 0). Each round also measures
 ``GET /ready`` (one ``SELECT 1``, nothing else): the floor of any call that
-reads the database, against the same bare call. A last phase measures
-check-ins with write coalescing turned off, for information.
+reads the database, against the same bare call. Two last phases measure,
+for information, check-ins with write coalescing turned off and coalesced
+check-ins without Redis (each reading the database).
 
 The load generator is Python's http.client in separate processes (one
 connection each), so it needs nothing beyond the standard library; it shares
@@ -49,7 +53,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(var_dir: str, write_interval: int) -> dict[str, str]:
+def server_env(var_dir: str, write_interval: int, redis: bool = True) -> dict[str, str]:
+    """
+    The servers' environment: with ``redis``, Redis as in production with
+    several app servers (``CACHE_URL``: the shared cache, company generations
+    and with them the credential cache); without, each process on its own
+    (the embedded default) and every check-in reads the database.
+    """
+    shared = os.environ.get("REDIS_URL", "") if redis else ""
     return {
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
@@ -61,6 +72,9 @@ def server_env(var_dir: str, write_interval: int) -> dict[str, str]:
         "SECURE_HSTS_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
         "CHECK_IN_WRITE_INTERVAL_SECONDS": str(write_interval),
+        "CACHE_URL": shared,
+        "GENERATIONS_REDIS_URL": shared or "none",
+        "RATE_LIMIT_REDIS_URL": shared or "none",
     }
 
 
@@ -312,6 +326,18 @@ def run(args: argparse.Namespace) -> int:
             stop_server(server)
         total_errors += writing_errors
 
+        # For information: coalesced check-ins without Redis, each reading the database.
+        server = start_server(
+            server_env(var_dir, write_interval=60, redis=False), port, args.workers, args.threads, args.server
+        )
+        try:
+            measure(port, "check-ins", credentials, args.clients, 2)  # warm-up
+            unbare, unbare_errors = measure(port, "health", credentials, args.clients, args.seconds)
+            uncached, uncached_errors = measure(port, "check-ins", credentials, args.clients, args.seconds)
+        finally:
+            stop_server(server)
+        total_errors += unbare_errors + uncached_errors
+
     ratios = sorted(c / b for c, b in zip(coalesced, bares, strict=True) if b)
     ratio = ratios[len(ratios) // 2] if ratios else 0.0
     bare = sorted(bares)[len(bares) // 2]
@@ -326,6 +352,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"POST /check-ins (first/cold) {first:8.0f} requests/s   errors {first_errors}")
     print(f"POST /check-ins (every write){writing:8.0f} requests/s   errors {writing_errors}  (information)")
     print(f"GET  /ready (one SELECT 1)   {ready:8.0f} requests/s   (median; the floor of a call that reads)")
+    print(
+        f"POST /check-ins (no Redis)   {uncached:8.0f} requests/s   errors {uncached_errors}  "
+        f"(information: each reads the database; ratio {uncached / unbare if unbare else 0:.2f} "
+        f"to its own bare phase, {unbare:.0f}/s)"
+    )
     print(f"ratio coalesced / bare       {ratio:8.2f}   (median of the rounds' ratios; aim >= 0.7)")
     print(f"ratio first / bare           {first_ratio:8.2f}   (bare measured right after; aim >= 0.3)")
     print(f"ratio ready / bare           {ready_ratio:8.2f}   (one database round trip and nothing else)")
@@ -347,9 +378,16 @@ def main() -> int:
     args.seconds = min(max(args.seconds, 1.0), 60.0)
     if args.inner:
         return run(args)
-    wrapper = ROOT / "scripts" / "with-postgres.sh"
+    scripts = ROOT / "scripts"
     return subprocess.run(
-        [str(wrapper), sys.executable, str(Path(__file__).resolve()), "--inner", *sys.argv[1:]]
+        [
+            str(scripts / "with-redis.sh"),
+            str(scripts / "with-postgres.sh"),
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--inner",
+            *sys.argv[1:],
+        ]
     ).returncode
 
 

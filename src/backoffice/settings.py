@@ -259,6 +259,25 @@ else:
     _cache_url = os.environ.get("CACHE_URL", "").strip()
     RATE_LIMIT_REDIS_URL = _cache_url if _cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
 
+# Company generations (core.generations): one counter per company in Redis,
+# bumped after every committed change of a device, credential, team, license,
+# area or company, so that the device API may keep credentials in each
+# process's memory and still refuse a revoked one at once on every process.
+# Defaults to CACHE_URL when that names Redis; "none" (or no Redis) turns the
+# counters, and with them the credential cache, off.
+_generations_redis_url = os.environ.get("GENERATIONS_REDIS_URL", "").strip()
+if _generations_redis_url == "none":
+    GENERATIONS_REDIS_URL = ""
+elif _generations_redis_url:
+    if not _generations_redis_url.startswith(REDIS_CACHE_SCHEMES):
+        raise ImproperlyConfigured(f"GENERATIONS_REDIS_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)}.")
+    GENERATIONS_REDIS_URL = _generations_redis_url
+else:
+    _cache_url = os.environ.get("CACHE_URL", "").strip()
+    GENERATIONS_REDIS_URL = _cache_url if _cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
+# How long a request waits for Redis before it reads the database instead.
+GENERATIONS_REDIS_TIMEOUT_SECONDS = float(os.environ.get("GENERATIONS_REDIS_TIMEOUT_SECONDS", "0.5"))
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -371,6 +390,13 @@ CONFIG_ETAG_CACHE_SECONDS = int(os.environ.get("CONFIG_ETAG_CACHE_SECONDS", "60"
 # The device API's credential look-up is a prepared statement on PostgreSQL;
 # turn off (0) behind a connection pooler that cannot keep prepared statements.
 DEVICE_API_PREPARED_LOOKUP = env_bool("DEVICE_API_PREPARED_LOOKUP", True)
+# With company generations on (GENERATIONS_REDIS_URL), each process keeps the
+# devices it authenticated for at most this long, checked against their
+# company's generation on every call; 0 turns the cache off. The expiry only
+# bounds a copy whose bump failed (Redis unreachable from the writer).
+DEVICE_API_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("DEVICE_API_CREDENTIAL_CACHE_SECONDS", "300"))
+# The most devices one process holds (about 4 KB each); the oldest go first.
+DEVICE_API_CREDENTIAL_CACHE_ENTRIES = int(os.environ.get("DEVICE_API_CREDENTIAL_CACHE_ENTRIES", "20000"))
 # Largest request body the device API reads; every valid request is far smaller.
 DEVICE_API_MAX_BODY_BYTES = int(os.environ.get("DEVICE_API_MAX_BODY_BYTES", "16384"))
 

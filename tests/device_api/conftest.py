@@ -13,10 +13,11 @@ from django.core.cache import cache
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from backoffice.device_api.selectors import _LOCAL_ETAGS
+from backoffice.device_api.selectors import _COMPANY_OF, _HELD, _LOCAL_ETAGS
 from backoffice.devices.codes import code_digest, code_format, code_generate, code_seal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.core.ratelimit_backends import redis_url
 from tests.factories import DeviceFactory, LicenseFactory
 
 API = "/api/device/v1"
@@ -36,11 +37,13 @@ def _fresh_rate_limits():
     Rate-limit counters and remembered ETags live in the cache table, which a
     transactional test's flush does not empty, and in this process's memory.
     """
+    for held in (_LOCAL_ETAGS, _HELD, _COMPANY_OF):
+        held.clear()
     cache.clear()
-    _LOCAL_ETAGS.clear()
     yield
     cache.clear()
-    _LOCAL_ETAGS.clear()
+    for held in (_LOCAL_ETAGS, _HELD, _COMPANY_OF):
+        held.clear()
 
 
 @dataclass
@@ -129,3 +132,28 @@ def registered(http, pending):
     response = register(http, code_format(pending.code))
     assert response.status_code == 201, response.content
     return Registered(device=pending.device, credential=response.json()["credential"])
+
+
+@pytest.fixture(autouse=True, params=["database", "credential-cache"])
+def credential_cache(request, settings):
+    """
+    Every device API test runs twice: with each call reading the database
+    (no company generations, the default without Redis) and with the
+    credential cache on (company generations in the real Redis of
+    ``scripts/with-redis.sh``, flushed around the test).
+    """
+    if request.param == "database":
+        settings.GENERATIONS_REDIS_URL = ""
+        yield request.param
+        return
+    import redis
+
+    url = redis_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.GENERATIONS_REDIS_URL = url
+    try:
+        yield request.param
+    finally:
+        client.flushdb()
+        client.close()

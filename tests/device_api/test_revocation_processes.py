@@ -22,8 +22,10 @@ from django.test import Client as HttpClient
 
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_delete
+from backoffice.licensing.models import License
+from backoffice.licensing.services import license_suspend
 from backoffice.organization.models import Team
-from backoffice.organization.services import company_create
+from backoffice.organization.services import company_create, team_update
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
@@ -62,8 +64,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def other_process():
-    """The base URL of a second app process on the test database."""
+def other_process(credential_cache, settings):
+    """
+    The base URL of a second app process on the test database, with the
+    credential cache on when this process has it on (the same Redis).
+    """
     db = connection.settings_dict
     url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT']}/{db['NAME']}"
     env = {
@@ -74,6 +79,7 @@ def other_process():
         "PYTHONPATH": str(ROOT / "src"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "CACHE_URL": "",
+        "GENERATIONS_REDIS_URL": settings.GENERATIONS_REDIS_URL or "none",
     }
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=ROOT, env=env)
@@ -150,3 +156,64 @@ def test_device_re_registered_through_the_other_process_is_refused_at_once_here(
     assert post_json(http, "/check-ins", CHECK_IN, **bearer(new)).status_code == 200
     with scopes_disabled():
         assert Device.objects.get(pk=pending.device.pk).credentials.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_license_suspended_here_is_refused_at_once_by_the_other_process(other_process, setup):
+    company, team = setup
+    pending = make_pending(company, team)
+    credential = register(HttpClient(), pending.code).json()["credential"]
+    for _ in range(3):
+        assert check_in_there(other_process, credential).status_code == 200
+
+    with scopes_disabled():
+        license = License.objects.get(device=pending.device.pk)
+    license_suspend(acting_user=OPERATOR_COMMAND, license=license)
+
+    refused = check_in_there(other_process, credential)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "license_inactive"
+
+
+def test_team_time_zone_changed_here_reaches_the_other_process_at_once(other_process, setup):
+    company, team = setup
+    pending = make_pending(company, team)
+    credential = register(HttpClient(), pending.code).json()["credential"]
+    for _ in range(3):
+        before = check_in_there(other_process, credential)
+    admin = make_user(company, Role.ADMINISTRATOR, email="tz@processes.example")
+    with company_scope(company):
+        team_update(acting_user=admin, team=Team.objects.get(pk=team.pk), name=team.name, time_zone="Asia/Tokyo")
+
+    after = check_in_there(other_process, credential).json()["config_etag"]
+    assert after != before.json()["config_etag"]
+    config = httpx.get(f"{other_process}{API}/config", headers=bearer(credential), timeout=30).json()
+    assert config["time_zone"] == "Asia/Tokyo"
+
+
+def test_the_other_process_holds_its_copy_only_while_the_company_generation_stands(
+    other_process, setup, credential_cache
+):
+    """
+    A change that bypasses the models (raw SQL, which bumps nothing) shows
+    the other process's copy at work: with the cache on it keeps answering
+    from its copy, without it it reads the row at once; the next change
+    through a service bumps the generation and the copy is read again.
+    """
+    company, team = setup
+    pending = make_pending(company, team)
+    credential = register(HttpClient(), pending.code).json()["credential"]
+    for _ in range(3):
+        etag = check_in_there(other_process, credential).json()["config_etag"]
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE devices_device SET nickname = %s WHERE id = %s", ["Renamed by SQL", pending.device.pk])
+    unbumped = check_in_there(other_process, credential).json()["config_etag"]
+    if credential_cache == "credential-cache":
+        assert unbumped == etag
+    else:
+        assert unbumped != etag
+
+    with scopes_disabled():
+        license = License.objects.get(device=pending.device.pk)
+    license_suspend(acting_user=OPERATOR_COMMAND, license=license)
+    assert check_in_there(other_process, credential).status_code == 403

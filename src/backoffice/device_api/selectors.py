@@ -9,6 +9,7 @@ its values go through the fields' own database converters, so it follows the
 models as they change.
 """
 
+import copy
 import functools
 import hashlib
 import time
@@ -22,6 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Field, Model
 from django.utils import timezone
 
+from backoffice.core.generations import company_generation, generations_enabled
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.devices.selectors import config_etag, device_effective_config
@@ -57,7 +59,7 @@ class _Part:
 # team, license and company those needed to authenticate the device and to
 # compute its configuration. Other fields of those three stay deferred (read
 # on access, which the API does not do).
-RELATED_FIELDS = {
+RELATED_FIELDS: dict[type[Model], tuple[str, ...]] = {
     Team: ("id", "company", "name", "time_zone", "area", "changed_at"),
     License: ("id", "company", "number", "license_type", "expires_on", "is_suspended"),
     Company: ("id", "name", "default_time_zone", "area_support", "default_functionality", "changed_at"),
@@ -149,17 +151,65 @@ def _fetch_one(sql: str, params: list[str]) -> tuple[Any, ...] | None:
     return None
 
 
-def device_for_credential(*, credential: str) -> Device | None:
-    """
-    The registered device holding the live ``credential``, or None, with its
-    team, license (None when it has none) and company loaded.
+@dataclass(frozen=True)
+class _Held:
+    """A device this process authenticated, tagged with its company's generation when it was read."""
 
-    A credential can belong to any company: this look-up is deliberately not
-    scoped (it is the credential that says which company), and the caller
-    opens the device's company scope. One query on the unique digest index.
+    device: Device
+    generation: str
+    expires: float
+
+
+# This process's credential cache (on when company generations are kept,
+# ``core.generations``): credential digest -> the device read for it. A copy
+# is used only while its company's generation in Redis is still the one read
+# *before* the device was read from the database, so any committed change of
+# the device, its credentials, team, license, area or company (each bumps it)
+# makes every process read the database again at its next call.
+_HELD: dict[str, _Held] = {}
+# Credential digest -> company: a credential never changes company, so this
+# says which generation to read before the look-up that fills ``_HELD``.
+_COMPANY_OF: dict[str, int] = {}
+
+
+def _credential_cache_on() -> bool:
+    return generations_enabled() and settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS > 0
+
+
+def _detached(device: Device) -> Device:
     """
+    A shallow copy of ``device`` for one request to change at will (a
+    check-in sets last-seen and the reported fields on it). Its team, license
+    and company are shared with the held copy: the API only reads them.
+    """
+    copied = Device.__new__(Device)
+    copied.__dict__.update(device.__dict__)
+    state = copy.copy(device._state)
+    state.fields_cache = dict(device._state.fields_cache)
+    copied._state = state
+    return copied
+
+
+def _make_room(held: dict[str, Any]) -> None:
+    """Drop the oldest entries while ``held`` is at ``DEVICE_API_CREDENTIAL_CACHE_ENTRIES``."""
+    while len(held) >= max(1, settings.DEVICE_API_CREDENTIAL_CACHE_ENTRIES):
+        try:
+            held.pop(next(iter(held)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            return
+
+
+def _hold(digest: str, device: Device, generation: str, expires: float | None = None) -> None:
+    _make_room(_HELD)
+    if expires is None:
+        expires = time.monotonic() + settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS
+    _HELD[digest] = _Held(device=_detached(device), generation=generation, expires=expires)
+    device._credential_held = (digest, generation)  # type: ignore[attr-defined]
+
+
+def _device_from_database(digest: str) -> Device | None:
     sql, parts = _credential_statement(connection.vendor)
-    row = _fetch_one(sql, [credential_digest(credential)])
+    row = _fetch_one(sql, [digest])
     if row is None:
         return None
     instances = []
@@ -174,6 +224,62 @@ def device_for_credential(*, credential: str) -> Device | None:
     Device._meta.get_field("license").set_cached_value(device, license)  # type: ignore[union-attr]
     Device._meta.get_field("company").set_cached_value(device, company)  # type: ignore[union-attr]
     return device
+
+
+def device_for_credential(*, credential: str) -> Device | None:
+    """
+    The registered device holding the live ``credential``, or None, with its
+    team, license (None when it has none) and company loaded.
+
+    A credential can belong to any company: this look-up is deliberately not
+    scoped (it is the credential that says which company), and the caller
+    opens the device's company scope. One query on the unique digest index;
+    with the credential cache on, a credential seen before costs one Redis
+    round trip instead (its company's generation) while nothing of its
+    company changed, and the database is read whenever the generation moved,
+    cannot be read, or the copy is older than ``DEVICE_API_CREDENTIAL_CACHE_SECONDS``.
+    """
+    digest = credential_digest(credential)
+    if not _credential_cache_on():
+        return _device_from_database(digest)
+    generation = None
+    company_id = _COMPANY_OF.get(digest)
+    if company_id is not None:
+        generation = company_generation(company_id)
+        held = _HELD.get(digest)
+        fresh = held is not None and held.generation == generation and held.expires > time.monotonic()
+        if generation is not None and held is not None and fresh:
+            copied = _detached(held.device)
+            copied._credential_held = (digest, generation)  # type: ignore[attr-defined]
+            return copied
+    device = _device_from_database(digest)
+    if device is None:
+        _HELD.pop(digest, None)
+        return None
+    if generation is not None and device.company_id == company_id:
+        # The generation was read before the device: a change committed in
+        # between has bumped it since, so this copy will not match.
+        _hold(digest, device, generation)
+    else:
+        _HELD.pop(digest, None)
+        _make_room(_COMPANY_OF)
+        _COMPANY_OF[digest] = device.company_id
+    return device
+
+
+def device_credential_cache_refresh(*, device: Device) -> None:
+    """
+    After this process wrote a check-in for ``device`` (last-seen and
+    reported fields only, which bump no generation), keep the written values
+    in its cached copy, so that the next check-in's write decision sees them.
+    """
+    held_as = getattr(device, "_credential_held", None)
+    if held_as is None:
+        return
+    digest, generation = held_as
+    held = _HELD.get(digest)
+    if held is not None and held.generation == generation:
+        _hold(digest, device, generation, expires=held.expires)
 
 
 def device_license_is_active(*, device: Device) -> bool:

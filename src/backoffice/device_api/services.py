@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from backoffice.core.ratelimit import Limit, Reservation, ratelimit_count_event, ratelimit_refund, ratelimit_reserve
 from backoffice.device_api import errors
-from backoffice.device_api.selectors import device_license_is_active
+from backoffice.device_api.selectors import device_credential_cache_refresh, device_license_is_active
 from backoffice.devices.clients import device_available_clients
 from backoffice.devices.codes import CODE_SPACE, code_is_well_formed, code_normalize
 from backoffice.devices.models import Device, version_sort_key
@@ -247,6 +247,7 @@ def device_check_in(
     if not changed and not stale:
         return False
     device_report_store(device=device, reported={**reported, "app_version_key": version_sort_key(app_version)}, now=now)
+    device_credential_cache_refresh(device=device)
     return True
 
 

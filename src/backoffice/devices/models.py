@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 from django_scopes import ScopedManager
 
+from backoffice.core.generations import GenerationManager, GenerationModel
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 
@@ -37,7 +38,7 @@ def version_sort_key(version: str) -> str:
     return "".join(parts)[:VERSION_KEY_MAX_LENGTH]
 
 
-class Device(CompanyOwnedModel):
+class Device(GenerationModel, CompanyOwnedModel):
     """
     One entry on the Active Devices page.
 
@@ -93,6 +94,8 @@ class Device(CompanyOwnedModel):
     registered_at = models.DateTimeField("Reg Date", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField("Change Date")
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["nickname", "id"]
@@ -248,7 +251,7 @@ class RegistrationCode(CompanyOwnedModel):
         return self.is_open and self.expires_at > now
 
 
-class DeviceCredential(CompanyOwnedModel):
+class DeviceCredential(GenerationModel, CompanyOwnedModel):
     """
     The secret a device received when it redeemed a code. Only its SHA-256
     digest is stored; revoked when the device is deleted or re-registered.
@@ -258,6 +261,8 @@ class DeviceCredential(CompanyOwnedModel):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         constraints = [

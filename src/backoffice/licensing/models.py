@@ -6,7 +6,9 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django_scopes import ScopedManager
 
+from backoffice.core.generations import GenerationManager, GenerationModel
 from backoffice.core.models import CompanyOwnedModel, TimeStampedModel
 from backoffice.licensing.choices import LicenseStatus, LicenseType
 
@@ -49,7 +51,7 @@ def status_q(status: str, *, day: datetime.date, prefix: str = "") -> models.Q:
     raise ValueError(f"Unknown license status {status!r}")
 
 
-class License(CompanyOwnedModel, TimeStampedModel):
+class License(GenerationModel, CompanyOwnedModel, TimeStampedModel):
     """
     A right to run ReconPro on one device. Its status is derived, never stored:
     Suspended when an operator suspended it, Expired after its expiry date,
@@ -61,6 +63,8 @@ class License(CompanyOwnedModel, TimeStampedModel):
     license_type = models.CharField("type", max_length=16, choices=LicenseType.choices)
     expires_on = models.DateField(null=True, blank=True, help_text="Last day the license is valid.")
     is_suspended = models.BooleanField("suspended", default=False)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["number"]

@@ -2,15 +2,19 @@
 
 from django.db import models
 from django.db.models.functions import Lower
+from django_scopes import ScopedManager
 
+from backoffice.core.generations import GenerationManager, GenerationModel
 from backoffice.core.models import CompanyOwnedModel, TimeStampedModel
 from backoffice.organization.choices import ClientType
 
 
-class Area(CompanyOwnedModel, TimeStampedModel):
+class Area(GenerationModel, CompanyOwnedModel, TimeStampedModel):
     """A geographic area that teams and clients can be assigned to (Area Support)."""
 
     name = models.CharField(max_length=100)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["name"]
@@ -30,7 +34,7 @@ class Area(CompanyOwnedModel, TimeStampedModel):
         return self.name
 
 
-class Team(CompanyOwnedModel, TimeStampedModel):
+class Team(GenerationModel, CompanyOwnedModel, TimeStampedModel):
     """
     A group of technicians. Devices of a team use its default time zone unless
     they have their own. Every company has exactly one Default Team.
@@ -42,6 +46,8 @@ class Team(CompanyOwnedModel, TimeStampedModel):
         "organization.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="teams"
     )
     is_default = models.BooleanField(default=False, editable=False)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["name"]

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from backoffice.core.generations import GenerationManager, GenerationModel
 from backoffice.tenancy.choices import Functionality, Role, TwoFactorPolicy
 
 # How long a never-registered device keeps its license after its code expired.
@@ -20,7 +21,7 @@ def default_functionality() -> list[str]:
     return [f.value for f in Functionality]
 
 
-class Company(models.Model):
+class Company(GenerationModel):
     """
     A customer of the service and the tenant boundary: everything else belongs
     to exactly one company, and no user or device sees another company's data.
@@ -67,6 +68,8 @@ class Company(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
+
+    objects = GenerationManager()
 
     class Meta:
         verbose_name_plural = "companies"

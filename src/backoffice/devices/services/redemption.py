@@ -210,13 +210,17 @@ def device_check_in(*, device: Device, reported: Mapping[str, str], now: datetim
     some indexed and followed by the tally's triggers, are left alone), plus
     one row of the check-in history when ``check_in_history_kind`` says one
     is due (a change, or the first stored check-in of a sample slot): the
-    two in one transaction, the UPDATE alone atomic by itself.
+    two in one transaction, the UPDATE alone atomic by itself. The UPDATE
+    leaves the company's generation alone (``core.generations``): a cached
+    copy of the device stays valid.
     """
     kind = check_in_history_kind(device=device, reported=reported, now=now)
     changed = {field: value for field, value in reported.items() if getattr(device, field) != value}
 
     def store() -> None:
-        Device.objects.filter(pk=device.pk).update(**changed, last_check_in_at=now)
+        # Last-seen and reported fields only: nothing the device API's
+        # credential cache depends on, so its company generation stays.
+        Device.objects.filter(pk=device.pk).update_uncached(**changed, last_check_in_at=now)
         for field, value in changed.items():
             setattr(device, field, value)
         device.last_check_in_at = now

@@ -1,0 +1,132 @@
+"""
+The device API's credential cache in one process (company generations on a
+real Redis): a credential seen before costs no database query while nothing
+of its company changed, and is read again as soon as something did, when
+the counter vanished, when Redis cannot be reached, or when the copy expired.
+Across processes: ``test_revocation_processes.py``.
+"""
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backoffice.device_api.selectors import _HELD
+from backoffice.devices.models import Device
+from backoffice.devices.services import device_delete
+from backoffice.tenancy.scoping import company_scope
+from tests.device_api.conftest import make_pending, post_json, register
+from tests.device_api.test_revocation_processes import CHECK_IN
+from tests.factories import make_user
+
+
+@pytest.fixture(autouse=True, params=["credential-cache"])
+def credential_cache(request, settings):
+    """Only with the cache on (overrides the directory's two modes)."""
+    import redis
+
+    from tests.core.ratelimit_backends import redis_url
+
+    url = redis_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.GENERATIONS_REDIS_URL = url
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def check_in(http, credential):
+    with CaptureQueriesContext(connection) as queries:
+        response = post_json(http, "/check-ins", CHECK_IN, Authorization=f"Bearer {credential}")
+    return response, len(queries)
+
+
+def warm(http, credential) -> None:
+    """The first call learns the credential's company, the second holds the device."""
+    for _ in range(2):
+        response, _ = check_in(http, credential)
+        assert response.status_code == 200
+
+
+def test_a_held_credential_costs_no_query(http, registered):
+    warm(http, registered.credential)
+    for _ in range(3):
+        response, queries = check_in(http, registered.credential)
+        assert response.status_code == 200
+        assert queries == 0
+
+
+def test_a_device_deleted_in_this_process_is_refused_at_its_next_call(http, registered, company_a):
+    warm(http, registered.credential)
+    with company_scope(company_a):
+        device_delete(device=Device.objects.get(pk=registered.device.pk), acting_user=make_user(company_a))
+    response, queries = check_in(http, registered.credential)
+    assert response.status_code == 401
+    assert queries == 1
+
+
+def test_a_vanished_counter_reads_the_database_again(http, registered, credential_cache):
+    warm(http, registered.credential)
+    credential_cache.flushdb()
+    _, queries = check_in(http, registered.credential)
+    assert queries == 1
+    _, queries = check_in(http, registered.credential)
+    assert queries == 0
+
+
+def test_an_unreachable_redis_reads_the_database_on_every_call(http, registered, settings, company_a):
+    warm(http, registered.credential)
+    settings.GENERATIONS_REDIS_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+    for _ in range(2):
+        response, queries = check_in(http, registered.credential)
+        assert response.status_code == 200
+        assert queries == 1
+    with company_scope(company_a):
+        device_delete(device=Device.objects.get(pk=registered.device.pk), acting_user=make_user(company_a))
+    response, _ = check_in(http, registered.credential)
+    assert response.status_code == 401
+
+
+def test_an_expired_copy_is_read_again(http, registered, settings):
+    settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS = 1
+    warm(http, registered.credential)
+    _, queries = check_in(http, registered.credential)
+    assert queries == 0
+    time.sleep(1.1)
+    _, queries = check_in(http, registered.credential)
+    assert queries == 1
+
+
+def test_no_cache_with_its_expiry_at_zero(http, registered, settings):
+    settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS = 0
+    warm(http, registered.credential)
+    for _ in range(2):
+        _, queries = check_in(http, registered.credential)
+        assert queries == 1
+
+
+def test_a_due_write_is_kept_in_the_copy(http, registered, settings):
+    """After this process wrote a check-in, its copy has the new last-seen: the next one writes nothing."""
+    settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 1
+    warm(http, registered.credential)
+    time.sleep(1.1)
+    _, queries = check_in(http, registered.credential)
+    assert queries >= 1  # the due write
+    _, queries = check_in(http, registered.credential)
+    assert queries == 0
+
+
+def test_the_oldest_copy_makes_room_at_the_limit(http, registered, settings, company_a, team_a):
+    settings.DEVICE_API_CREDENTIAL_CACHE_ENTRIES = 1
+    other = register(http, make_pending(company_a, team_a, nickname="Second tablet").code).json()["credential"]
+    warm(http, registered.credential)
+    _, queries = check_in(http, registered.credential)
+    assert queries == 0
+    warm(http, other)
+    assert len(_HELD) == 1
+    _, queries = check_in(http, other)
+    assert queries == 0
+    _, queries = check_in(http, registered.credential)
+    assert queries == 1
