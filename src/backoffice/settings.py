@@ -382,11 +382,19 @@ CHECK_IN_WRITE_INTERVAL_SECONDS = int(os.environ.get("CHECK_IN_WRITE_INTERVAL_SE
 # an unchanged device per this many minutes, for this many days.
 CHECK_IN_HISTORY_SAMPLE_MINUTES = int(os.environ.get("CHECK_IN_HISTORY_SAMPLE_MINUTES", "60"))
 CHECK_IN_HISTORY_RETENTION_DAYS = int(os.environ.get("CHECK_IN_HISTORY_RETENTION_DAYS", "90"))
+# With Redis (GENERATIONS_REDIS_URL), a check-in that only moves last-seen is
+# kept in Redis and written in batches by the outbox worker (every pass)
+# instead of one UPDATE per check-in; 0 writes every check-in at once.
+CHECK_IN_BUFFER = env_bool("CHECK_IN_BUFFER", True)
 # Audit events are kept this long (two years by default), then pruned by the worker.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
 # How long a check-in may answer with a remembered configuration ETag: changes
 # of employees and clients reach devices within this time (at once on GET /config).
 CONFIG_ETAG_CACHE_SECONDS = int(os.environ.get("CONFIG_ETAG_CACHE_SECONDS", "60"))
+# With company generations (GENERATIONS_REDIS_URL) those changes bump the
+# company's generation instead, and a remembered ETag serves until one does,
+# for at most this long.
+CONFIG_ETAG_KEEP_SECONDS = int(os.environ.get("CONFIG_ETAG_KEEP_SECONDS", "86400"))
 # The device API's credential look-up is a prepared statement on PostgreSQL;
 # turn off (0) behind a connection pooler that cannot keep prepared statements.
 DEVICE_API_PREPARED_LOOKUP = env_bool("DEVICE_API_PREPARED_LOOKUP", True)

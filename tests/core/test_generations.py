@@ -1,8 +1,11 @@
 """
 Company generations (``core.generations``) on a real Redis: every committed
-write of a cached row (device, credential, team, license, area, company)
-bumps its own company's counter and no other's, through every ORM path; a
-check-in's last-seen write bumps nothing; a failed Redis loses no write.
+write of a row the credential cache copies (device, credential, team,
+license, area, company) bumps its own company's ``devices`` counter and no
+other's, through every ORM path; a change of the other configuration inputs
+(employees, clients, assigned clients, a device's first document for a
+client) bumps its ``config`` counter only; a check-in's last-seen write
+bumps nothing; a failed Redis loses no write.
 
 Transactional tests, so that ``on_commit`` runs as in production.
 """
@@ -14,18 +17,19 @@ import redis
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.core.generations import KEY_PREFIX, company_generation
+from backoffice.core.generations import KEY_PREFIX, company_generation, company_generations
 from backoffice.devices.codes import credential_digest, credential_generate
-from backoffice.devices.models import Device, DeviceCredential
+from backoffice.devices.models import Device, DeviceClient, DeviceCredential
+from backoffice.documents.models import Document
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_suspend
-from backoffice.organization.models import Area, Team
+from backoffice.organization.models import Area, Employee, Team
 from backoffice.organization.services import area_delete
 from backoffice.tenancy.models import Company
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.core.ratelimit_backends import redis_url
-from tests.factories import AreaFactory, DeviceFactory, LicenseFactory, make_user
+from tests.factories import AreaFactory, ClientFactory, DeviceFactory, EmployeeFactory, LicenseFactory, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,7 +176,7 @@ def test_a_vanished_counter_restarts_from_a_random_value(fleet, generations):
     a, _ = fleet
     generations.flushdb()
     _device_update_scoped(a, None)
-    value = int(generations.get(f"{KEY_PREFIX}{a.company_id}"))
+    value = int(generations.get(f"{KEY_PREFIX}devices:{a.company_id}"))
     assert value > 2**32, "a counter must never restart from a small value a held copy could carry"
     generations.flushdb()
     assert int(company_generation(a.company_id)) > 2**32
@@ -187,3 +191,63 @@ def test_an_unreachable_redis_loses_no_write(fleet, settings, caplog):
         assert Device.objects.get(pk=a.pk).nickname == "Renamed"
     assert company_generation(a.company_id) is None
     assert "generation bump failed" in caplog.text
+
+
+def _employee_create(a):
+    with company_scope(a.company):
+        EmployeeFactory(company=a.company, team=a.team)
+
+
+def _employees_bulk_create(a):
+    with company_scope(a.company):
+        Employee.objects.bulk_create([Employee(company=a.company, team=a.team, name="Bulk", email="bulk@a.example")])
+
+
+def _client_save(a):
+    with company_scope(a.company):
+        client = ClientFactory(company=a.company)
+    client.name = "Renamed client"
+    client.save()
+
+
+def _assigned_clients_bulk_create(a):
+    with company_scope(a.company):
+        client = ClientFactory(company=a.company, client_type="wholesale")
+    with scopes_disabled():
+        DeviceClient.objects.bulk_create([DeviceClient(company=a.company, device=a, client=client)])
+
+
+def _first_document_for_a_client(a):
+    with company_scope(a.company):
+        client = ClientFactory(company=a.company, client_type="wholesale")
+        Document.objects.create(company=a.company, kind="work_order", number="WO-1", client=client, device=a)
+
+
+CONFIG_WRITES = [
+    _employee_create,
+    _employees_bulk_create,
+    _client_save,
+    _assigned_clients_bulk_create,
+    _first_document_for_a_client,
+]
+
+
+@pytest.mark.parametrize("write", CONFIG_WRITES, ids=[w.__name__.strip("_") for w in CONFIG_WRITES])
+def test_a_change_of_other_configuration_inputs_bumps_the_config_generation_only(fleet, write):
+    a, b = fleet
+    before_a, before_b = company_generations(a.company_id), company_generations(b.company_id)
+    write(a)
+    after_a = company_generations(a.company_id)
+    assert after_a.config != before_a.config
+    assert after_a.devices == before_a.devices  # the credential cache keeps its copies
+    assert company_generations(b.company_id) == before_b
+
+
+def test_a_second_document_for_the_same_client_bumps_nothing(fleet):
+    a, _ = fleet
+    with company_scope(a.company):
+        client = ClientFactory(company=a.company, client_type="wholesale")
+        Document.objects.create(company=a.company, kind="work_order", number="WO-1", client=client, device=a)
+        before = company_generations(a.company_id)
+        Document.objects.create(company=a.company, kind="work_order", number="WO-2", client=client, device=a)
+    assert company_generations(a.company_id) == before

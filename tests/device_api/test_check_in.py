@@ -77,7 +77,8 @@ def test_check_in_writes_when_a_field_changed_even_within_the_interval(http, reg
 
 
 @override_settings(CHECK_IN_WRITE_INTERVAL_SECONDS=30)
-def test_check_in_writes_again_once_the_interval_passed(http, registered):
+def test_check_in_writes_again_once_the_interval_passed(http, registered, settings):
+    settings.CHECK_IN_BUFFER = False  # the direct write (the buffer: test_check_in_buffer.py)
     post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
     before = age_last_check_in(registered.device, 31)
     with CaptureQueriesContext(connection) as queries:
@@ -121,7 +122,8 @@ def set_columns(sql: str) -> set[str]:
 
 
 @override_settings(CHECK_IN_WRITE_INTERVAL_SECONDS=30)
-def test_check_in_updates_only_last_seen_and_the_reported_fields_that_changed(http, registered):
+def test_check_in_updates_only_last_seen_and_the_reported_fields_that_changed(http, registered, settings):
+    settings.CHECK_IN_BUFFER = False  # the direct write (the buffer: test_check_in_buffer.py)
     post_json(http, "/check-ins", CHECK_IN, **bearer(registered.credential))
     age_last_check_in(registered.device, 31)
     with CaptureQueriesContext(connection) as queries:

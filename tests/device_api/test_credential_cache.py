@@ -13,12 +13,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backoffice.device_api.selectors import _HELD
+from backoffice.device_api.services import device_document_record
+from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
-from backoffice.devices.services import device_delete
+from backoffice.devices.services import device_delete, device_update
+from backoffice.documents.models import Document
+from backoffice.organization import services as organization
+from backoffice.organization.choices import ClientType
 from backoffice.tenancy.scoping import company_scope
-from tests.device_api.conftest import make_pending, post_json, register
+from tests.device_api.conftest import API, make_pending, post_json, register
 from tests.device_api.test_revocation_processes import CHECK_IN
-from tests.factories import make_user
+from tests.factories import ClientFactory, make_user
 
 
 @pytest.fixture(autouse=True, params=["credential-cache"])
@@ -71,7 +76,7 @@ def test_a_vanished_counter_reads_the_database_again(http, registered, credentia
     warm(http, registered.credential)
     credential_cache.flushdb()
     _, queries = check_in(http, registered.credential)
-    assert queries == 1
+    assert queries == 3  # the look-up, and the configuration (employees, clients) for its ETag
     _, queries = check_in(http, registered.credential)
     assert queries == 0
 
@@ -79,10 +84,11 @@ def test_a_vanished_counter_reads_the_database_again(http, registered, credentia
 def test_an_unreachable_redis_reads_the_database_on_every_call(http, registered, settings, company_a):
     warm(http, registered.credential)
     settings.GENERATIONS_REDIS_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
-    for _ in range(2):
+    # The look-up each time; the first also computes the ETag, then kept for CONFIG_ETAG_CACHE_SECONDS.
+    for expected in (3, 1, 1):
         response, queries = check_in(http, registered.credential)
         assert response.status_code == 200
-        assert queries == 1
+        assert queries == expected
     with company_scope(company_a):
         device_delete(device=Device.objects.get(pk=registered.device.pk), acting_user=make_user(company_a))
     response, _ = check_in(http, registered.credential)
@@ -110,6 +116,7 @@ def test_no_cache_with_its_expiry_at_zero(http, registered, settings):
 def test_a_due_write_is_kept_in_the_copy(http, registered, settings):
     """After this process wrote a check-in, its copy has the new last-seen: the next one writes nothing."""
     settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 1
+    settings.CHECK_IN_BUFFER = False  # a write to the database (buffered, it costs none)
     warm(http, registered.credential)
     time.sleep(1.1)
     _, queries = check_in(http, registered.credential)
@@ -130,3 +137,58 @@ def test_the_oldest_copy_makes_room_at_the_limit(http, registered, settings, com
     assert queries == 0
     _, queries = check_in(http, registered.credential)
     assert queries == 1
+
+
+def config_etag_now(http, credential):
+    response = http.get(f"{API}/config", headers={"Authorization": f"Bearer {credential}"})
+    return response["ETag"]
+
+
+@pytest.mark.parametrize("change", ["employee_joins", "client_added", "first_document_for_a_client"])
+def test_employees_clients_and_documents_reach_the_check_in_at_once(
+    http, registered, admin_a, company_a, team_a, change
+):
+    """With generations an ETag serves until its company's config generation moves: no 60 s delay."""
+    with company_scope(company_a):
+        if change == "first_document_for_a_client":
+            # Selected clients only: a document's client is then what makes it available.
+            device = Device.objects.get(pk=registered.device.pk)
+            device_update(
+                device=device,
+                acting_user=admin_a,
+                team=device.team,
+                license=device.license,
+                nickname=device.nickname,
+                clients=ClientSettings(client_selection_type="wholesale", client_scope="selected"),
+            )
+        outside = ClientFactory(company=company_a, client_type=ClientType.WHOLESALE, name="Outside")
+    warm(http, registered.credential)
+    held = post_json(http, "/check-ins", CHECK_IN, Authorization=f"Bearer {registered.credential}").json()
+    _, queries = check_in(http, registered.credential)
+    assert queries == 0
+    with company_scope(company_a):
+        if change == "employee_joins":
+            organization.employee_create(acting_user=admin_a, name="Ben", email="ben@a.example", team=team_a)
+        elif change == "client_added":
+            organization.client_create(acting_user=admin_a, name="New Fleet", client_type=ClientType.WHOLESALE)
+        else:
+            Document.objects.create(
+                company=company_a, kind="work_order", number="WO-7", client=outside, device=registered.device
+            )
+    response, _ = check_in(http, registered.credential)
+    assert response.json()["config_etag"] != held["config_etag"]
+    assert response.json()["config_etag"] == config_etag_now(http, registered.credential)
+
+
+def test_a_second_document_for_the_same_client_keeps_the_etag(http, registered, company_a):
+    with company_scope(company_a):
+        client = ClientFactory(company=company_a, client_type=ClientType.WHOLESALE, name="Fleet")
+        device = Device.objects.get(pk=registered.device.pk)
+        device_document_record(device=device, kind="work_order", number="WO-1", client_id=client.pk)
+    warm(http, registered.credential)
+    etag = check_in(http, registered.credential)[0].json()["config_etag"]
+    with company_scope(company_a):
+        device_document_record(device=device, kind="work_order", number="WO-2", client_id=client.pk)
+    response, queries = check_in(http, registered.credential)
+    assert response.json()["config_etag"] == etag
+    assert queries == 0

@@ -32,7 +32,8 @@ import logging
 import secrets
 import threading
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models, transaction
@@ -40,6 +41,24 @@ from django.db import models, transaction
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "company-generation:"
+
+# The two counters of a company: ``devices`` for the rows a device's
+# credential look-up reads (device, credential, team, area, license,
+# company), ``config`` for the other inputs of a device's configuration
+# (employees, clients, assigned clients, documents), which only the
+# configuration's ETag depends on.
+DEVICES = "devices"
+CONFIG = "config"
+KINDS = (DEVICES, CONFIG)
+
+
+@dataclass(frozen=True)
+class Generations:
+    """A company's two generations, as read at one moment."""
+
+    devices: str
+    config: str
+
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -59,34 +78,62 @@ def _client() -> Any | None:
         return _clients[url]
 
 
+def shared_redis() -> Any | None:
+    """
+    The Redis that company generations use, for other short-lived shared
+    state of the same deployment (the check-in buffer); None without one.
+    """
+    return _client()
+
+
 def generations_enabled() -> bool:
     """Whether company generations are kept (``GENERATIONS_REDIS_URL`` names a Redis)."""
     return bool(settings.GENERATIONS_REDIS_URL)
 
 
-def company_generation(company_id: int) -> str | None:
+def _key(kind: str, company_id: int) -> str:
+    return f"{KEY_PREFIX}{kind}:{company_id}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def company_generations(company_id: int) -> Generations | None:
     """
-    The company's current generation, or None when it cannot be read (no
+    The company's current generations, or None when they cannot be read (no
     Redis configured, or Redis not answering): the caller then keeps no copy.
-    One round trip; a missing counter is created first (``SET NX`` from a
-    random value), which costs a second one.
+    One round trip (``MGET``); a missing counter is created first (``SET NX``
+    from a random value), which costs a second one.
     """
     client = _client()
     if client is None:
         return None
-    key = f"{KEY_PREFIX}{company_id}"
+    keys = [_key(kind, company_id) for kind in KINDS]
     try:
-        value = client.get(key)
-        if value is None:
-            client.set(key, secrets.randbits(62), nx=True)
-            value = client.get(key)
+        values = client.mget(keys)
+        if None in values:
+            with client.pipeline(transaction=False) as pipe:
+                for key, value in zip(keys, values, strict=True):
+                    if value is None:
+                        pipe.set(key, secrets.randbits(62), nx=True)
+                pipe.mget(keys)
+                values = pipe.execute()[-1]
     except Exception:  # noqa: BLE001 - any Redis failure means: no copy, read the database
-        logger.warning("Company generation unreadable for company %s; reading the database", company_id)
+        logger.warning("Company generations unreadable for company %s; reading the database", company_id)
         return None
-    return value.decode() if isinstance(value, bytes) else value
+    if None in values:
+        return None
+    return Generations(devices=_text(values[0]), config=_text(values[1]))
 
 
-def _bump_now(company_ids: frozenset[int]) -> None:
+def company_generation(company_id: int) -> str | None:
+    """The company's ``devices`` generation (see ``company_generations``)."""
+    generations = company_generations(company_id)
+    return None if generations is None else generations.devices
+
+
+def _bump_now(kinds: tuple[str, ...], company_ids: frozenset[int]) -> None:
     client = _client()
     if client is None or not company_ids:
         return
@@ -94,10 +141,11 @@ def _bump_now(company_ids: frozenset[int]) -> None:
         try:
             with client.pipeline(transaction=False) as pipe:
                 for company_id in sorted(company_ids):
-                    # A counter that vanished restarts from a random value,
-                    # never from 1, which a copy held from before could carry.
-                    pipe.set(f"{KEY_PREFIX}{company_id}", secrets.randbits(62), nx=True)
-                    pipe.incr(f"{KEY_PREFIX}{company_id}")
+                    for kind in kinds:
+                        # A counter that vanished restarts from a random value,
+                        # never from 1, which a copy held from before could carry.
+                        pipe.set(_key(kind, company_id), secrets.randbits(62), nx=True)
+                        pipe.incr(_key(kind, company_id))
                 pipe.execute()
             return
         except Exception:  # noqa: BLE001 - a failed bump must not undo a committed change
@@ -109,11 +157,11 @@ def _bump_now(company_ids: frozenset[int]) -> None:
                 )
 
 
-def company_generations_bump(company_ids: Iterable[int | None]) -> None:
+def company_generations_bump(company_ids: Iterable[int | None], kinds: tuple[str, ...] = (DEVICES,)) -> None:
     """
-    Bump the generations of ``company_ids`` once the current transaction
-    commits (at once outside one), and inside a transaction also right away.
-    A no-op when no Redis is configured.
+    Bump the ``kinds`` generations of ``company_ids`` once the current
+    transaction commits (at once outside one), and inside a transaction also
+    right away. A no-op when no Redis is configured.
     """
     ids = frozenset(c for c in company_ids if c is not None)
     if not ids or not generations_enabled():
@@ -121,8 +169,8 @@ def company_generations_bump(company_ids: Iterable[int | None]) -> None:
     if transaction.get_connection().in_atomic_block:
         # Also before the commit: a copy read from now on is dropped at the
         # commit's bump anyway, and one taken earlier stops matching at once.
-        _bump_now(ids)
-    transaction.on_commit(lambda: _bump_now(ids))
+        _bump_now(kinds, ids)
+    transaction.on_commit(lambda: _bump_now(kinds, ids))
 
 
 class GenerationQuerySet(models.QuerySet):
@@ -141,7 +189,7 @@ class GenerationQuerySet(models.QuerySet):
         companies = self._touched_companies()
         updated = super().update(**kwargs)
         if updated:
-            company_generations_bump(companies)
+            company_generations_bump(companies, _kinds_of(self.model))
         return updated
 
     def update_uncached(self, **kwargs: Any) -> int:
@@ -152,14 +200,22 @@ class GenerationQuerySet(models.QuerySet):
         companies = self._touched_companies()
         result = super().delete()
         if result[0]:
-            company_generations_bump(companies)
+            company_generations_bump(companies, _kinds_of(self.model))
         return result
 
     def bulk_update(self, objs: Iterable[Any], fields: Any, batch_size: int | None = None) -> int:
         objs = list(objs)
         updated = super().bulk_update(objs, fields, batch_size=batch_size)
-        company_generations_bump(_company_id_of(obj) for obj in objs)
+        company_generations_bump((_company_id_of(obj) for obj in objs), _kinds_of(self.model))
         return updated
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if _kinds_of(self.model) != (DEVICES,):
+            # New employees, clients or documents change configurations; new
+            # devices, licenses or credentials are in nobody's copy yet.
+            company_generations_bump((_company_id_of(obj) for obj in created), _kinds_of(self.model))
+        return created
 
 
 GenerationManager = models.Manager.from_queryset(GenerationQuerySet)
@@ -171,18 +227,35 @@ def _company_id_of(obj: models.Model) -> int | None:
     return getattr(obj, "company_id", None)
 
 
+def _kinds_of(model: type[models.Model]) -> tuple[str, ...]:
+    return getattr(model, "generation_kinds", (DEVICES,))
+
+
 class GenerationModel(models.Model):
-    """A model whose rows are cached outside the database: ``save()`` and ``delete()`` bump the company's generation."""
+    """
+    A model whose rows are copied outside the database: ``save()`` and
+    ``delete()`` bump the company's ``generation_kinds`` generations (those
+    of ``devices`` by default), unless ``bumps_generation()`` says the write
+    changes nothing a copy depends on.
+    """
+
+    generation_kinds: ClassVar[tuple[str, ...]] = (DEVICES,)
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        bumps = self.bumps_generation(adding=self._state.adding) if generations_enabled() else False
         super().save(*args, **kwargs)
-        company_generations_bump([_company_id_of(self)])
+        if bumps:
+            company_generations_bump([_company_id_of(self)], self.generation_kinds)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         company_id = _company_id_of(self)
         result = super().delete(*args, **kwargs)
-        company_generations_bump([company_id])
+        company_generations_bump([company_id], self.generation_kinds)
         return result
+
+    def bumps_generation(self, *, adding: bool) -> bool:
+        """Whether saving this row (``adding``: a new one) changes what a copy depends on."""
+        return True

@@ -306,7 +306,8 @@ def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     answer carries the configuration's ETag: when it differs from the one
     held, call `GET /config`. A change of the device's, its team's or the
     company's settings shows in it at once; a change of the team's employees
-    or of clients within `CONFIG_ETAG_CACHE_SECONDS` (60 s by default).
+    or of clients at once on servers that share a Redis (company
+    generations), else within `CONFIG_ETAG_CACHE_SECONDS` (60 s by default).
     """
     device: Device = request.auth  # type: ignore[attr-defined]
     device_check_in(

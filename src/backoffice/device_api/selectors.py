@@ -23,7 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from backoffice.core.generations import company_generation, generations_enabled
+from backoffice.core.generations import company_generations, generations_enabled
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.devices.selectors import config_etag, device_effective_config
@@ -242,24 +242,28 @@ def device_for_credential(*, credential: str) -> Device | None:
     digest = credential_digest(credential)
     if not _credential_cache_on():
         return _device_from_database(digest)
-    generation = None
+    generations = None
     company_id = _COMPANY_OF.get(digest)
     if company_id is not None:
-        generation = company_generation(company_id)
+        generations = company_generations(company_id)
         held = _HELD.get(digest)
-        fresh = held is not None and held.generation == generation and held.expires > time.monotonic()
-        if generation is not None and held is not None and fresh:
+        fresh = held is not None and generations is not None and held.generation == generations.devices
+        if held is not None and generations is not None and fresh and held.expires > time.monotonic():
             copied = _detached(held.device)
-            copied._credential_held = (digest, generation)  # type: ignore[attr-defined]
+            copied._credential_held = (digest, generations.devices)  # type: ignore[attr-defined]
+            copied._config_generation = generations.config  # type: ignore[attr-defined]
             return copied
     device = _device_from_database(digest)
     if device is None:
         _HELD.pop(digest, None)
         return None
-    if generation is not None and device.company_id == company_id:
-        # The generation was read before the device: a change committed in
-        # between has bumped it since, so this copy will not match.
-        _hold(digest, device, generation)
+    if company_id is not None and generations is None:
+        device._config_generation = ""  # type: ignore[attr-defined]  # unreadable: not asked twice
+    if generations is not None and device.company_id == company_id:
+        # The generations were read before the device: a change committed in
+        # between has bumped them since, so this copy will not match.
+        _hold(digest, device, generations.devices)
+        device._config_generation = generations.config  # type: ignore[attr-defined]
     else:
         _HELD.pop(digest, None)
         _make_room(_COMPANY_OF)
@@ -293,12 +297,34 @@ def device_license_is_active(*, device: Device) -> bool:
     return device.license.status_on(day) == LicenseStatus.ACTIVE
 
 
-def _config_cache_key(device: Device) -> str:
+def _config_generation(device: Device) -> str | None:
+    """
+    The company's ``config`` generation to tag the device's configuration
+    ETag with: the one read with the credential (before anything of the
+    configuration was read), else read now, before the configuration is;
+    None without generations.
+    """
+    held = getattr(device, "_config_generation", None)
+    if held is not None:
+        return held or None  # "": already found unreadable for this request
+    if not generations_enabled():
+        return None
+    generations = company_generations(device.company_id)
+    device._config_generation = "" if generations is None else generations.config  # type: ignore[attr-defined]
+    return None if generations is None else generations.config
+
+
+def _config_cache_key(device: Device) -> tuple[str, int]:
     """
     A cache key that changes with every configuration input held in the
     device's, team's and company's own rows (all loaded with the credential),
-    so a change there is seen at the next check-in; only the employee and
-    client lists, which live in other tables, rely on the entry's expiry.
+    so a change there is seen at the next check-in; and how long the entry
+    may serve. With company generations the key also names the company's
+    ``config`` generation, which every change of employees, clients, assigned
+    clients or a device's documents bumps: the entry then serves until one
+    of those changes (``CONFIG_ETAG_KEEP_SECONDS`` at most). Without them,
+    the employee and client lists rely on the entry's expiry,
+    ``CONFIG_ETAG_CACHE_SECONDS``.
     """
     team = device.team
     company = device.company
@@ -322,22 +348,26 @@ def _config_cache_key(device: Device) -> str:
         company.changed_at,
     ]
     fingerprint = hashlib.sha256(repr(inputs).encode()).hexdigest()[:24]
-    return f"device-config-etag:{device.pk}:{fingerprint}"
+    generation = _config_generation(device)
+    if generation is None:
+        return f"device-config-etag:{device.pk}:{fingerprint}", settings.CONFIG_ETAG_CACHE_SECONDS
+    return f"device-config-etag:{device.pk}:{fingerprint}:g{generation}", settings.CONFIG_ETAG_KEEP_SECONDS
 
 
 # This process's copy of recently seen configuration ETags: cache key -> (etag,
 # monotonic expiry). It saves a cache round trip on most check-ins and holds
-# nothing that must be shared: losing it costs a recomputation, and a copy
-# can lag behind another process's by at most CONFIG_ETAG_CACHE_SECONDS, the
-# delay already allowed for employee and client changes.
+# nothing that must be shared: losing it costs a recomputation. Without
+# company generations a copy can lag behind another process's by at most
+# CONFIG_ETAG_CACHE_SECONDS, the delay then allowed for employee and client
+# changes; with them every copy's key names the generation it is valid for.
 _LOCAL_ETAGS: dict[str, tuple[str, float]] = {}
 _LOCAL_ETAGS_MAX = 20_000
 
 
-def _remember_locally(key: str, etag: str) -> None:
+def _remember_locally(key: str, etag: str, seconds: int) -> None:
     if len(_LOCAL_ETAGS) >= _LOCAL_ETAGS_MAX:
         _LOCAL_ETAGS.clear()
-    _LOCAL_ETAGS[key] = (etag, time.monotonic() + settings.CONFIG_ETAG_CACHE_SECONDS)
+    _LOCAL_ETAGS[key] = (etag, time.monotonic() + seconds)
 
 
 def device_config_with_etag(*, device: Device) -> tuple[dict[str, object], str]:
@@ -346,12 +376,12 @@ def device_config_with_etag(*, device: Device) -> tuple[dict[str, object], str]:
     ``GET /config``); the ETag is remembered for check-ins. Run inside the
     device's company scope.
     """
+    key, seconds = _config_cache_key(device)
     config = device_effective_config(device=device)
     etag = config_etag(config)
-    key = _config_cache_key(device)
     if cache.get(key) != etag:
-        cache.set(key, etag, timeout=settings.CONFIG_ETAG_CACHE_SECONDS)
-    _remember_locally(key, etag)
+        cache.set(key, etag, timeout=seconds)
+    _remember_locally(key, etag, seconds)
     return config, etag
 
 
@@ -359,19 +389,20 @@ def device_config_etag(*, device: Device) -> str:
     """
     The configuration's ETag for a check-in, from this process's copy or the
     shared cache when they hold one for the current device, team and company
-    settings, else computed. Changes of those settings show at once; changes of the team's
-    employees or of clients show within ``CONFIG_ETAG_CACHE_SECONDS`` (and at
-    once on ``GET /config``). Run inside the device's company scope.
+    settings, else computed. Changes of those settings show at once; changes
+    of the team's employees or of clients at once with company generations,
+    else within ``CONFIG_ETAG_CACHE_SECONDS`` (and at once on ``GET /config``).
+    Run inside the device's company scope.
     """
-    key = _config_cache_key(device)
+    key, seconds = _config_cache_key(device)
     local = _LOCAL_ETAGS.get(key)
     if local is not None and local[1] > time.monotonic():
         return local[0]
     etag = cache.get(key)
     if etag is None:
         etag = config_etag(device_effective_config(device=device))
-        cache.set(key, etag, timeout=settings.CONFIG_ETAG_CACHE_SECONDS)
-    _remember_locally(key, etag)
+        cache.set(key, etag, timeout=seconds)
+    _remember_locally(key, etag, seconds)
     return etag
 
 

@@ -25,6 +25,7 @@ from backoffice.devices.codes import CODE_SPACE, code_is_well_formed, code_norma
 from backoffice.devices.models import Device, version_sort_key
 from backoffice.devices.services import Redemption, registration_code_redeem, registration_failure_record
 from backoffice.devices.services import device_check_in as device_report_store
+from backoffice.devices.services.check_ins import check_in_buffer
 from backoffice.documents.models import Document
 from backoffice.documents.services import document_record
 
@@ -237,7 +238,10 @@ def device_check_in(
     Writes are coalesced because check-ins are the API's hottest call: the row
     is updated only when a reported field changed or the stored last check-in
     is at least ``CHECK_IN_WRITE_INTERVAL_SECONDS`` old, so last-seen has that
-    resolution. The write is a single UPDATE statement, atomic by itself.
+    resolution. A write that only moves last-seen goes to the check-in
+    buffer when there is one (``devices.services.check_ins``), written by the
+    worker in batches; a reported change is written at once, in a single
+    UPDATE (with its history row in one transaction).
     """
     now = now or timezone.now()
     reported = {"device_name": name, "os_type": os_type, "platform": platform, "app_version": app_version}
@@ -246,7 +250,9 @@ def device_check_in(
     stale = device.last_check_in_at is None or now - device.last_check_in_at >= interval
     if not changed and not stale:
         return False
-    device_report_store(device=device, reported={**reported, "app_version_key": version_sort_key(app_version)}, now=now)
+    if changed or not check_in_buffer(device=device, now=now):
+        reported = {**reported, "app_version_key": version_sort_key(app_version)}
+        device_report_store(device=device, reported=reported, now=now)
     device_credential_cache_refresh(device=device)
     return True
 

@@ -12,6 +12,7 @@ class DevicesConfig(AppConfig):
         # (lower still) is pruned by the same worker.
         from backoffice.audit.services import audit_housekeeping
         from backoffice.devices.selectors.registration import license_expired_code_hold_q
+        from backoffice.devices.services.check_ins import check_ins_housekeeping
         from backoffice.devices.services.redemption import check_in_history_housekeeping
         from backoffice.devices.services.registration import registration_email_render, registration_housekeeping
         from backoffice.licensing.selectors import license_expired_code_hold_register
@@ -19,6 +20,7 @@ class DevicesConfig(AppConfig):
 
         outbox_renderer_register(registration_email_render, about=("registration_code", "batch_id"))
         worker_task_register(registration_housekeeping)
+        worker_task_register(check_ins_housekeeping)
         worker_task_register(check_in_history_housekeeping)
         worker_task_register(audit_housekeeping)
         license_expired_code_hold_register(license_expired_code_hold_q)

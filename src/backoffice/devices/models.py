@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 from django_scopes import ScopedManager
 
-from backoffice.core.generations import GenerationManager, GenerationModel
+from backoffice.core.generations import CONFIG, GenerationManager, GenerationModel
 from backoffice.core.models import CompanyOwnedModel
 from backoffice.devices.choices import ClientScope, ClientSelectionType, FunctionalityMode
 
@@ -154,11 +154,15 @@ class Device(GenerationModel, CompanyOwnedModel):
         return self.time_zone or self.team.time_zone
 
 
-class DeviceClient(CompanyOwnedModel):
+class DeviceClient(GenerationModel, CompanyOwnedModel):
     """A wholesale client assigned one by one to a device (Clients tab, Selected)."""
 
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="client_links")
     client = models.ForeignKey("organization.Client", on_delete=models.CASCADE, related_name="device_links")
+
+    generation_kinds = (CONFIG,)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         constraints = [

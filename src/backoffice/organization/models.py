@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django_scopes import ScopedManager
 
-from backoffice.core.generations import GenerationManager, GenerationModel
+from backoffice.core.generations import CONFIG, GenerationManager, GenerationModel
 from backoffice.core.models import CompanyOwnedModel, TimeStampedModel
 from backoffice.organization.choices import ClientType
 
@@ -72,13 +72,17 @@ class Team(GenerationModel, CompanyOwnedModel, TimeStampedModel):
         return self.name
 
 
-class Employee(CompanyOwnedModel, TimeStampedModel):
+class Employee(GenerationModel, CompanyOwnedModel, TimeStampedModel):
     """A technician who uses ReconPro; a member of one team."""
 
     team = models.ForeignKey("organization.Team", on_delete=models.PROTECT, related_name="employees")
     name = models.CharField(max_length=120)
     email = models.EmailField(max_length=254)
     is_active = models.BooleanField("active", default=True)
+
+    generation_kinds = (CONFIG,)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["name"]
@@ -96,7 +100,7 @@ class Employee(CompanyOwnedModel, TimeStampedModel):
         return self.name
 
 
-class Client(CompanyOwnedModel, TimeStampedModel):
+class Client(GenerationModel, CompanyOwnedModel, TimeStampedModel):
     """A customer of the company, Retail or Wholesale, optionally in an area."""
 
     name = models.CharField(max_length=150)
@@ -105,6 +109,10 @@ class Client(CompanyOwnedModel, TimeStampedModel):
         "organization.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="clients"
     )
     is_active = models.BooleanField("active", default=True)
+
+    generation_kinds = (CONFIG,)
+
+    objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
         ordering = ["name"]

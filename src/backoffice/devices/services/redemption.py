@@ -179,7 +179,7 @@ def _history_write(*, device: Device, kind: str, at: datetime.datetime) -> None:
     )
 
 
-def _sample_slot(moment: datetime.datetime) -> int:
+def sample_slot(moment: datetime.datetime) -> int:
     """The ``CHECK_IN_HISTORY_SAMPLE_MINUTES`` slot (counted from the epoch) that ``moment`` falls in."""
     return int(moment.timestamp()) // (max(1, settings.CHECK_IN_HISTORY_SAMPLE_MINUTES) * 60)
 
@@ -197,7 +197,7 @@ def check_in_history_kind(*, device: Device, reported: Mapping[str, str], now: d
     if any(field in reported and getattr(device, field) != reported[field] for field in HISTORY_FIELDS):
         return CheckInKind.CHANGED
     previous = device.last_check_in_at
-    if previous is None or _sample_slot(previous) != _sample_slot(now):
+    if previous is None or sample_slot(previous) != sample_slot(now):
         return CheckInKind.SAMPLE
     return None
 
