@@ -17,10 +17,14 @@ from backoffice.device_api.services import device_document_record
 from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_delete, device_update
+from backoffice.devices.services.check_ins import PENDING_KEY
 from backoffice.documents.models import Document
+from backoffice.licensing.models import License
+from backoffice.licensing.services import license_suspend, license_unsuspend
 from backoffice.organization import services as organization
 from backoffice.organization.choices import ClientType
-from backoffice.tenancy.scoping import company_scope
+from backoffice.tenancy.permissions import OPERATOR_COMMAND
+from backoffice.tenancy.scoping import company_scope, scopes_disabled
 from tests.device_api.conftest import API, make_pending, post_json, register
 from tests.device_api.test_revocation_processes import CHECK_IN
 from tests.factories import ClientFactory, make_user
@@ -192,3 +196,66 @@ def test_a_second_document_for_the_same_client_keeps_the_etag(http, registered, 
     response, queries = check_in(http, registered.credential)
     assert response.json()["config_etag"] == etag
     assert queries == 0
+
+
+def redis_calls(client) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("mget", "evalsha", "eval", "get")}
+
+
+def test_a_due_check_in_of_a_held_credential_is_one_redis_round_trip(http, registered, settings, credential_cache):
+    """The generations check and the buffered write are one script: no MGET, no query."""
+    settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 0  # every check-in is due
+    warm(http, registered.credential)
+    check_in(http, registered.credential)  # loads the script into Redis
+    before = redis_calls(credential_cache)
+    response, queries = check_in(http, registered.credential)
+    after = redis_calls(credential_cache)
+    assert response.status_code == 200
+    assert queries == 0
+    assert after["evalsha"] - before["evalsha"] == 1
+    assert after["get"] - before["get"] == 2  # inside the script: the two generations
+    assert (after["mget"], after["eval"]) == (before["mget"], before["eval"])
+    pending = credential_cache.hget(f"{PENDING_KEY}{registered.device.company_id}", str(registered.device.pk))
+    assert pending is not None
+
+
+def test_a_due_check_in_of_a_revoked_held_credential_is_refused_and_buffers_nothing(
+    http, registered, settings, company_a, credential_cache
+):
+    settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 0
+    warm(http, registered.credential)
+    credential_cache.delete(f"{PENDING_KEY}{registered.device.company_id}")
+    with company_scope(company_a):
+        device_delete(device=Device.objects.get(pk=registered.device.pk), acting_user=make_user(company_a))
+    response, _ = check_in(http, registered.credential)
+    assert response.status_code == 401
+    assert not credential_cache.exists(f"{PENDING_KEY}{registered.device.company_id}")
+
+
+def test_a_held_credential_with_a_bad_body_is_refused_and_changes_nothing(http, registered, settings, credential_cache):
+    """The body is validated before the held copy is confirmed: 422, nothing buffered or written."""
+    settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 0
+    warm(http, registered.credential)
+    credential_cache.delete(f"{PENDING_KEY}{registered.device.company_id}")
+    response = post_json(
+        http, "/check-ins", {**CHECK_IN, "name": "bad\x00name"}, Authorization=f"Bearer {registered.credential}"
+    )
+    assert response.status_code == 422
+    assert not credential_cache.exists(f"{PENDING_KEY}{registered.device.company_id}")
+
+
+def test_a_license_suspended_is_refused_at_the_next_call_of_a_held_credential(http, registered):
+    warm(http, registered.credential)
+    with scopes_disabled():
+        license = License.objects.get(device=registered.device.pk)
+    license_suspend(acting_user=OPERATOR_COMMAND, license=license)
+    response, _ = check_in(http, registered.credential)
+    assert response.status_code == 403
+    config = http.get(f"{API}/config", headers={"Authorization": f"Bearer {registered.credential}"})
+    assert config.status_code == 403
+    with scopes_disabled():
+        license = License.objects.get(pk=license.pk)
+    license_unsuspend(acting_user=OPERATOR_COMMAND, license=license)
+    response, _ = check_in(http, registered.credential)
+    assert response.status_code == 200

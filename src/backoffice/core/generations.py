@@ -91,12 +91,20 @@ def generations_enabled() -> bool:
     return bool(settings.GENERATIONS_REDIS_URL)
 
 
-def _key(kind: str, company_id: int) -> str:
+def generation_key(kind: str, company_id: int) -> str:
+    """The Redis key of a company's ``kind`` generation (for scripts that read it with other keys)."""
     return f"{KEY_PREFIX}{kind}:{company_id}"
 
 
-def _text(value: Any) -> str:
+_key = generation_key
+
+
+def generation_text(value: Any) -> str:
+    """A generation as Redis returned it, as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_text = generation_text
 
 
 def company_generations(company_id: int) -> Generations | None:

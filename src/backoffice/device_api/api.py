@@ -25,7 +25,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backoffice.core.http import client_address
 from backoffice.device_api import errors
-from backoffice.device_api.auth import DeviceBearer
+from backoffice.device_api.auth import DeviceBearer, confirmed_device
 from backoffice.device_api.schemas import (
     CheckInIn,
     CheckInOut,
@@ -38,7 +38,7 @@ from backoffice.device_api.schemas import (
     RegistrationOut,
 )
 from backoffice.device_api.selectors import database_answers, device_config_etag, device_config_with_etag
-from backoffice.device_api.services import device_check_in, device_document_record, device_register
+from backoffice.device_api.services import device_check_in_confirmed, device_document_record, device_register
 from backoffice.devices.models import Device
 from backoffice.documents.services import ClientNotAvailable
 from backoffice.tenancy.scoping import company_scope
@@ -160,12 +160,26 @@ def bounded_body(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
 api.add_decorator(bounded_body, mode="view")
 
 
+def confirms_its_credential(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an operation that confirms a provisional device itself (the check-in, with its write)."""
+    view.confirms_credential = True  # type: ignore[attr-defined]
+    return view
+
+
 def in_device_company_scope(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Run an authenticated endpoint inside the company scope of the device that called."""
+    """
+    Run an authenticated endpoint inside the company scope of the device that
+    called, once the device is confirmed (``auth.confirmed_device``: a held
+    copy is checked against its company's generation here, after the body
+    was validated), unless the operation confirms it itself.
+    """
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         device: Device = request.auth  # type: ignore[attr-defined]
+        if not getattr(view, "confirms_credential", False):
+            device = confirmed_device(device)
+            request.auth = device  # type: ignore[attr-defined]
         with company_scope(device.company):
             return view(request, *args, **kwargs)
 
@@ -298,6 +312,7 @@ def get_config(request: HttpRequest) -> HttpResponse:
     summary="Report what the device runs",
     operation_id="check_in",
 )
+@confirms_its_credential
 def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     """
     Report that the device is alive and what it runs. The Back Office records
@@ -309,9 +324,8 @@ def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     or of clients at once on servers that share a Redis (company
     generations), else within `CONFIG_ETAG_CACHE_SECONDS` (60 s by default).
     """
-    device: Device = request.auth  # type: ignore[attr-defined]
-    device_check_in(
-        device=device,
+    device = device_check_in_confirmed(
+        device=request.auth,  # type: ignore[attr-defined]
         name=payload.name,
         os_type=payload.os_type,
         platform=payload.platform,

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from backoffice.device_api import errors
-from backoffice.device_api.selectors import device_for_credential, device_license_is_active
+from backoffice.device_api.selectors import device_confirm, device_for_credential, device_license_is_active
 from backoffice.devices.models import Device
 
 # A credential is 43 URL-safe characters; anything much longer is not one and
@@ -22,7 +22,8 @@ class DeviceBearer(HttpBearer):
     license. Answer 401 ``credential_invalid`` when the credential is missing,
     unknown or revoked, and 403 ``license_inactive`` when the device's license
     is missing, expired or suspended. ``request.auth`` becomes the device, with
-    its team, license and company loaded.
+    its team, license and company loaded (with the credential cache on, a
+    held copy still to be confirmed: ``device_api.selectors.device_confirm``).
     """
 
     def __call__(self, request: HttpRequest) -> Device:
@@ -34,9 +35,32 @@ class DeviceBearer(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> Device:
-        device = device_for_credential(credential=token)
+        # A held copy comes back unconfirmed: every operation confirms it
+        # once its body is validated (api.in_device_company_scope, or the
+        # check-in with its write), before it answers or writes anything.
+        device = device_for_credential(credential=token, provisional=True)
         if device is None:
             raise errors.credential_invalid()
         if not device_license_is_active(device=device):
-            raise errors.license_inactive()
+            device = device_confirm(device=device)  # the held copy may be behind a license fixed since
+            if device is None:
+                raise errors.credential_invalid()
+            if not device_license_is_active(device=device):
+                raise errors.license_inactive()
         return device
+
+
+def confirmed_device(device: Device) -> Device:
+    """
+    ``device`` confirmed (``device_api.selectors.device_confirm``): the same
+    device, or the one read again for its credential, whose license is then
+    checked again. Raise ``credential_invalid`` when the credential is no
+    longer live, ``license_inactive`` when the device read again has no
+    active license.
+    """
+    confirmed = device_confirm(device=device)
+    if confirmed is None:
+        raise errors.credential_invalid()
+    if confirmed is not device and not device_license_is_active(device=confirmed):
+        raise errors.license_inactive()
+    return confirmed

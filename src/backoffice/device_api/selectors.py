@@ -23,7 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from backoffice.core.generations import company_generations, generations_enabled
+from backoffice.core.generations import Generations, company_generations, generations_enabled
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
 from backoffice.devices.selectors import config_etag, device_effective_config
@@ -226,7 +226,7 @@ def _device_from_database(digest: str) -> Device | None:
     return device
 
 
-def device_for_credential(*, credential: str) -> Device | None:
+def device_for_credential(*, credential: str, provisional: bool = False) -> Device | None:
     """
     The registered device holding the live ``credential``, or None, with its
     team, license (None when it has none) and company loaded.
@@ -238,10 +238,27 @@ def device_for_credential(*, credential: str) -> Device | None:
     round trip instead (its company's generation) while nothing of its
     company changed, and the database is read whenever the generation moved,
     cannot be read, or the copy is older than ``DEVICE_API_CREDENTIAL_CACHE_SECONDS``.
+
+    With ``provisional``, a held copy comes back without that round trip,
+    marked unconfirmed: nothing may be answered or written for it before
+    ``device_confirm`` (or ``device_confirmed_by``, after a script that
+    checked the generation itself) confirmed it. The device API confirms
+    every call once its body is validated, so that a check-in's confirmation
+    and its write are one round trip.
     """
     digest = credential_digest(credential)
     if not _credential_cache_on():
         return _device_from_database(digest)
+    if provisional:
+        held = _HELD.get(digest)
+        if held is not None and held.expires > time.monotonic():
+            copied = _detached(held.device)
+            copied._unconfirmed = (digest, held.generation)  # type: ignore[attr-defined]
+            return copied
+    return _device_for_digest(digest)
+
+
+def _device_for_digest(digest: str) -> Device | None:
     generations = None
     company_id = _COMPANY_OF.get(digest)
     if company_id is not None:
@@ -269,6 +286,46 @@ def device_for_credential(*, credential: str) -> Device | None:
         _make_room(_COMPANY_OF)
         _COMPANY_OF[digest] = device.company_id
     return device
+
+
+def device_unconfirmed_generation(*, device: Device) -> str | None:
+    """The ``devices`` generation a provisional copy was held under; None once confirmed (or never provisional)."""
+    pending = getattr(device, "_unconfirmed", None)
+    return None if pending is None else pending[1]
+
+
+def device_confirmed_by(*, device: Device, generations: Generations) -> bool:
+    """
+    Confirm a provisional copy with ``generations`` read by the caller
+    (before anything was written for it): True when its company's ``devices``
+    generation is still the one it was held under.
+    """
+    pending = getattr(device, "_unconfirmed", None)
+    if pending is None:
+        return True
+    digest, expected = pending
+    if generations.devices != expected:
+        return False
+    del device._unconfirmed  # type: ignore[attr-defined]
+    device._credential_held = (digest, expected)  # type: ignore[attr-defined]
+    device._config_generation = generations.config  # type: ignore[attr-defined]
+    return True
+
+
+def device_confirm(*, device: Device) -> Device | None:
+    """
+    The confirmed ``device``: itself when it was never provisional or its
+    company's generation still matches (one Redis round trip), else the
+    device read again for its credential (None when that credential is no
+    longer live).
+    """
+    pending = getattr(device, "_unconfirmed", None)
+    if pending is None:
+        return device
+    generations = company_generations(device.company_id)
+    if generations is not None and device_confirmed_by(device=device, generations=generations):
+        return device
+    return _device_for_digest(pending[0])
 
 
 def device_credential_cache_refresh(*, device: Device) -> None:

@@ -19,13 +19,19 @@ from django.utils import timezone
 
 from backoffice.core.ratelimit import Limit, Reservation, ratelimit_count_event, ratelimit_refund, ratelimit_reserve
 from backoffice.device_api import errors
-from backoffice.device_api.selectors import device_credential_cache_refresh, device_license_is_active
+from backoffice.device_api.auth import confirmed_device
+from backoffice.device_api.selectors import (
+    device_confirmed_by,
+    device_credential_cache_refresh,
+    device_license_is_active,
+    device_unconfirmed_generation,
+)
 from backoffice.devices.clients import device_available_clients
 from backoffice.devices.codes import CODE_SPACE, code_is_well_formed, code_normalize
 from backoffice.devices.models import Device, version_sort_key
 from backoffice.devices.services import Redemption, registration_code_redeem, registration_failure_record
 from backoffice.devices.services import device_check_in as device_report_store
-from backoffice.devices.services.check_ins import check_in_buffer
+from backoffice.devices.services.check_ins import check_in_buffer, check_in_buffer_if_current
 from backoffice.documents.models import Document
 from backoffice.documents.services import document_record
 
@@ -255,6 +261,34 @@ def device_check_in(
         device_report_store(device=device, reported=reported, now=now)
     device_credential_cache_refresh(device=device)
     return True
+
+
+def device_check_in_confirmed(
+    *, device: Device, name: str, os_type: str, platform: str, app_version: str, now: datetime.datetime | None = None
+) -> Device:
+    """
+    ``device_check_in`` for a device the API authenticated, which may be a
+    provisional held copy: return the confirmed device (raise
+    ``credential_invalid`` or ``license_inactive`` as ``auth.confirmed_device``).
+    A due check-in that reports no change is confirmed and buffered by one
+    Redis script (``check_in_buffer_if_current``); any other is confirmed
+    first, then checked in.
+    """
+    now = now or timezone.now()
+    expected = device_unconfirmed_generation(device=device)
+    if expected is not None:
+        reported = {"device_name": name, "os_type": os_type, "platform": platform, "app_version": app_version}
+        changed = any(getattr(device, field) != value for field, value in reported.items())
+        interval = datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
+        due = device.last_check_in_at is None or now - device.last_check_in_at >= interval
+        if due and not changed:
+            generations = check_in_buffer_if_current(device=device, now=now, expected=expected)
+            if generations is not None and device_confirmed_by(device=device, generations=generations):
+                device_credential_cache_refresh(device=device)
+                return device
+        device = confirmed_device(device)
+    device_check_in(device=device, name=name, os_type=os_type, platform=platform, app_version=app_version, now=now)
+    return device
 
 
 def device_document_record(*, device: Device, kind: str, number: str, client_id: int) -> Document:

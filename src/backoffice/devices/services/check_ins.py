@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DateTimeField, Value, When
 
-from backoffice.core.generations import shared_redis
+from backoffice.core.generations import CONFIG, DEVICES, Generations, generation_key, generation_text, shared_redis
 from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn
 from backoffice.devices.services.redemption import HISTORY_FIELDS, sample_slot
 from backoffice.tenancy.models import Company
@@ -65,6 +65,23 @@ if (not held) or tonumber(held) < tonumber(ARGV[2]) then
 end
 redis.call('SADD', KEYS[2], ARGV[3])
 return 0
+"""
+
+# The same, for a device held under an expected ``devices`` generation: the
+# time is kept only while the generation still has that value, and the
+# company's two generations come back, so that confirming the device and
+# buffering its check-in are one round trip.
+_KEEP_LATEST_IF_CURRENT_LUA = """
+local devices = redis.call('GET', KEYS[3])
+local config = redis.call('GET', KEYS[4])
+if devices and config and devices == ARGV[4] then
+  local held = redis.call('HGET', KEYS[1], ARGV[1])
+  if (not held) or tonumber(held) < tonumber(ARGV[2]) then
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  end
+  redis.call('SADD', KEYS[2], ARGV[3])
+end
+return {devices or '', config or ''}
 """
 
 # Put entries back after a failed write, each unless a newer one came meanwhile.
@@ -112,6 +129,38 @@ def check_in_buffer(*, device: Device, now: datetime.datetime) -> bool:
         return False
     device.last_check_in_at = now
     return True
+
+
+def check_in_buffer_if_current(*, device: Device, now: datetime.datetime, expected: str) -> Generations | None:
+    """
+    Keep ``now`` as the device's last-seen in the buffer if its company's
+    ``devices`` generation is still ``expected``; return the company's
+    generations as read by the same script (None when Redis did not answer
+    or a counter is missing). Nothing is kept when they differ: the caller
+    confirms the device and checks in again.
+    """
+    client = shared_redis()
+    if client is None or not settings.CHECK_IN_BUFFER:
+        return None
+    try:
+        devices, config = client.register_script(_KEEP_LATEST_IF_CURRENT_LUA)(
+            keys=[
+                f"{PENDING_KEY}{device.company_id}",
+                COMPANIES_KEY,
+                generation_key(DEVICES, device.company_id),
+                generation_key(CONFIG, device.company_id),
+            ],
+            args=[str(device.pk), _micros(now), device.company_id, expected],
+        )
+    except Exception:  # noqa: BLE001 - any Redis failure: the caller confirms and writes at once
+        logger.warning("Check-in buffer unavailable for device %s", device.pk)
+        return None
+    if not devices or not config:
+        return None
+    generations = Generations(devices=generation_text(devices), config=generation_text(config))
+    if generations.devices == expected:
+        device.last_check_in_at = now
+    return generations
 
 
 def _write(company: Company, entries: dict[int, datetime.datetime]) -> tuple[int, int]:
