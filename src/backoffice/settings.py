@@ -244,20 +244,28 @@ def cache_from_env(url: str) -> dict:
 
 CACHES = {"default": cache_from_env(os.environ.get("CACHE_URL", "").strip())}
 
+
+def redis_url_from_env(name: str) -> str:
+    """
+    A Redis URL setting: the variable ``name``, else CACHE_URL when that names
+    Redis, else empty; "none" is empty too. Any other scheme is refused.
+    """
+    value = os.environ.get(name, "").strip()
+    if value == "none":
+        return ""
+    if value:
+        if not value.startswith(REDIS_CACHE_SCHEMES):
+            raise ImproperlyConfigured(f"{name} must start with one of {', '.join(REDIS_CACHE_SCHEMES)}.")
+        return value
+    cache_url = os.environ.get("CACHE_URL", "").strip()
+    return cache_url if cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
+
+
 # Rate-limit counters (core.ratelimit): in Redis when this names one (INCR and
 # EXPIRE in one Lua script), else in the core_ratelimitcounter table (one
 # INSERT … ON CONFLICT DO UPDATE … RETURNING statement). Defaults to CACHE_URL
 # when that names Redis; set it to "none" to keep counters in the database.
-_rate_limit_redis_url = os.environ.get("RATE_LIMIT_REDIS_URL", "").strip()
-if _rate_limit_redis_url == "none":
-    RATE_LIMIT_REDIS_URL = ""
-elif _rate_limit_redis_url:
-    if not _rate_limit_redis_url.startswith(REDIS_CACHE_SCHEMES):
-        raise ImproperlyConfigured(f"RATE_LIMIT_REDIS_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)}.")
-    RATE_LIMIT_REDIS_URL = _rate_limit_redis_url
-else:
-    _cache_url = os.environ.get("CACHE_URL", "").strip()
-    RATE_LIMIT_REDIS_URL = _cache_url if _cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
+RATE_LIMIT_REDIS_URL = redis_url_from_env("RATE_LIMIT_REDIS_URL")
 
 # Company generations (core.generations): one counter per company in Redis,
 # bumped after every committed change of a device, credential, team, license,
@@ -265,16 +273,7 @@ else:
 # process's memory and still refuse a revoked one at once on every process.
 # Defaults to CACHE_URL when that names Redis; "none" (or no Redis) turns the
 # counters, and with them the credential cache, off.
-_generations_redis_url = os.environ.get("GENERATIONS_REDIS_URL", "").strip()
-if _generations_redis_url == "none":
-    GENERATIONS_REDIS_URL = ""
-elif _generations_redis_url:
-    if not _generations_redis_url.startswith(REDIS_CACHE_SCHEMES):
-        raise ImproperlyConfigured(f"GENERATIONS_REDIS_URL must start with one of {', '.join(REDIS_CACHE_SCHEMES)}.")
-    GENERATIONS_REDIS_URL = _generations_redis_url
-else:
-    _cache_url = os.environ.get("CACHE_URL", "").strip()
-    GENERATIONS_REDIS_URL = _cache_url if _cache_url.startswith(REDIS_CACHE_SCHEMES) else ""
+GENERATIONS_REDIS_URL = redis_url_from_env("GENERATIONS_REDIS_URL")
 # How long a request waits for Redis before it reads the database instead.
 GENERATIONS_REDIS_TIMEOUT_SECONDS = float(os.environ.get("GENERATIONS_REDIS_TIMEOUT_SECONDS", "0.5"))
 

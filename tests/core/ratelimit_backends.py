@@ -43,3 +43,22 @@ def rate_limit_backend(name: str) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@contextmanager
+def generations_on(settings) -> Iterator:
+    """
+    Company generations (and with them the credential cache and the check-in
+    buffer) on the real Redis, flushed before and after; yields the client.
+    """
+    import redis
+
+    url = redis_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.GENERATIONS_REDIS_URL = url
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()

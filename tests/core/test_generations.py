@@ -13,7 +13,6 @@ Transactional tests, so that ``on_commit`` runs as in production.
 import logging
 
 import pytest
-import redis
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +27,7 @@ from backoffice.organization.services import area_delete
 from backoffice.tenancy.models import Company
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
-from tests.core.ratelimit_backends import redis_url
+from tests.core.ratelimit_backends import generations_on
 from tests.factories import AreaFactory, ClientFactory, DeviceFactory, EmployeeFactory, LicenseFactory, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,13 +35,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def generations(settings):
-    url = redis_url()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    settings.GENERATIONS_REDIS_URL = url
-    yield client
-    client.flushdb()
-    client.close()
+    with generations_on(settings) as client:
+        yield client
 
 
 @pytest.fixture

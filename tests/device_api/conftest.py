@@ -17,7 +17,7 @@ from backoffice.device_api.selectors import _COMPANY_OF, _HELD, _LOCAL_ETAGS
 from backoffice.devices.codes import code_digest, code_format, code_generate, code_seal
 from backoffice.devices.models import Device, RegistrationCode
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
-from tests.core.ratelimit_backends import redis_url
+from tests.core.ratelimit_backends import generations_on
 from tests.factories import DeviceFactory, LicenseFactory
 
 API = "/api/device/v1"
@@ -146,14 +146,5 @@ def credential_cache(request, settings):
         settings.GENERATIONS_REDIS_URL = ""
         yield request.param
         return
-    import redis
-
-    url = redis_url()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    settings.GENERATIONS_REDIS_URL = url
-    try:
+    with generations_on(settings):
         yield request.param
-    finally:
-        client.flushdb()
-        client.close()

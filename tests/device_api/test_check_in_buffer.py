@@ -28,6 +28,7 @@ from backoffice.organization.models import Team
 from backoffice.organization.services import company_create
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.core.ratelimit_backends import generations_on
 from tests.device_api.conftest import make_pending, post_json, register
 from tests.factories import make_user
 
@@ -37,17 +38,8 @@ CHECK_IN = {"name": "Tech Tablet 7", "os_type": "Android 14", "platform": "Andro
 @pytest.fixture(autouse=True, params=["credential-cache"])
 def credential_cache(request, settings):
     """Only with Redis (overrides the directory's two modes)."""
-    import redis
-
-    from tests.core.ratelimit_backends import redis_url
-
-    url = redis_url()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    settings.GENERATIONS_REDIS_URL = url
-    yield client
-    client.flushdb()
-    client.close()
+    with generations_on(settings) as client:
+        yield client
 
 
 def stored(device_pk):

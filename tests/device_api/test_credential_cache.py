@@ -25,6 +25,7 @@ from backoffice.organization import services as organization
 from backoffice.organization.choices import ClientType
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
+from tests.core.ratelimit_backends import generations_on
 from tests.device_api.conftest import API, make_pending, post_json, register
 from tests.device_api.test_revocation_processes import CHECK_IN
 from tests.factories import ClientFactory, make_user
@@ -33,17 +34,8 @@ from tests.factories import ClientFactory, make_user
 @pytest.fixture(autouse=True, params=["credential-cache"])
 def credential_cache(request, settings):
     """Only with the cache on (overrides the directory's two modes)."""
-    import redis
-
-    from tests.core.ratelimit_backends import redis_url
-
-    url = redis_url()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    settings.GENERATIONS_REDIS_URL = url
-    yield client
-    client.flushdb()
-    client.close()
+    with generations_on(settings) as client:
+        yield client
 
 
 def check_in(http, credential):

@@ -96,15 +96,9 @@ def generation_key(kind: str, company_id: int) -> str:
     return f"{KEY_PREFIX}{kind}:{company_id}"
 
 
-_key = generation_key
-
-
 def generation_text(value: Any) -> str:
     """A generation as Redis returned it, as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-_text = generation_text
 
 
 def company_generations(company_id: int) -> Generations | None:
@@ -117,7 +111,7 @@ def company_generations(company_id: int) -> Generations | None:
     client = _client()
     if client is None:
         return None
-    keys = [_key(kind, company_id) for kind in KINDS]
+    keys = [generation_key(kind, company_id) for kind in KINDS]
     try:
         values = client.mget(keys)
         if None in values:
@@ -132,7 +126,7 @@ def company_generations(company_id: int) -> Generations | None:
         return None
     if None in values:
         return None
-    return Generations(devices=_text(values[0]), config=_text(values[1]))
+    return Generations(devices=generation_text(values[0]), config=generation_text(values[1]))
 
 
 def company_generation(company_id: int) -> str | None:
@@ -152,8 +146,8 @@ def _bump_now(kinds: tuple[str, ...], company_ids: frozenset[int]) -> None:
                     for kind in kinds:
                         # A counter that vanished restarts from a random value,
                         # never from 1, which a copy held from before could carry.
-                        pipe.set(_key(kind, company_id), secrets.randbits(62), nx=True)
-                        pipe.incr(_key(kind, company_id))
+                        pipe.set(generation_key(kind, company_id), secrets.randbits(62), nx=True)
+                        pipe.incr(generation_key(kind, company_id))
                 pipe.execute()
             return
         except Exception:  # noqa: BLE001 - a failed bump must not undo a committed change

@@ -235,6 +235,14 @@ def _registration_failed(*, reason: str, outcome: Redemption | None, client_addr
     return FAILURES[reason]()
 
 
+def _changed_and_due(device: Device, reported: dict[str, str], now: datetime.datetime) -> tuple[bool, bool]:
+    """Whether a check-in reports a change, and whether the stored last check-in is old enough to write again."""
+    changed = any(getattr(device, field) != value for field, value in reported.items())
+    interval = datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
+    due = device.last_check_in_at is None or now - device.last_check_in_at >= interval
+    return changed, due
+
+
 def device_check_in(
     *, device: Device, name: str, os_type: str, platform: str, app_version: str, now: datetime.datetime | None = None
 ) -> bool:
@@ -251,9 +259,7 @@ def device_check_in(
     """
     now = now or timezone.now()
     reported = {"device_name": name, "os_type": os_type, "platform": platform, "app_version": app_version}
-    changed = any(getattr(device, field) != value for field, value in reported.items())
-    interval = datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
-    stale = device.last_check_in_at is None or now - device.last_check_in_at >= interval
+    changed, stale = _changed_and_due(device, reported, now)
     if not changed and not stale:
         return False
     if changed or not check_in_buffer(device=device, now=now):
@@ -278,9 +284,7 @@ def device_check_in_confirmed(
     expected = device_unconfirmed_generation(device=device)
     if expected is not None:
         reported = {"device_name": name, "os_type": os_type, "platform": platform, "app_version": app_version}
-        changed = any(getattr(device, field) != value for field, value in reported.items())
-        interval = datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
-        due = device.last_check_in_at is None or now - device.last_check_in_at >= interval
+        changed, due = _changed_and_due(device, reported, now)
         if due and not changed:
             generations = check_in_buffer_if_current(device=device, now=now, expected=expected)
             if generations is not None and device_confirmed_by(device=device, generations=generations):
