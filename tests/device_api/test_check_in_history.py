@@ -69,8 +69,10 @@ def test_samples_at_most_one_per_slot(registered):
         registered_at = DeviceCheckIn.objects.get(device_id=registered.device.pk).at
     next_slot = slot_start(registered_at) + SLOT
     interval = datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
-    # Stored check-ins in the next slot: only the first adds a sample.
-    moments = [next_slot + i * interval for i in range(int(SLOT / interval))]
+    # Stored check-ins in the next slot: only the first adds a sample. They
+    # start one interval into it, so that the first is due however close to the
+    # slot's end the registration happened.
+    moments = [next_slot + i * interval for i in range(1, int(SLOT / interval))]
     for moment in moments:
         assert check_in(registered, moment) is True
     check_ins_flush()  # with the check-in buffer, the worker writes them (a no-op without)
@@ -100,8 +102,10 @@ def test_a_coalesced_check_in_writes_nothing_and_costs_no_extra_query(registered
 def test_a_stored_check_in_in_the_same_slot_reads_no_history(registered):
     with scopes_disabled():
         registered_at = DeviceCheckIn.objects.get(device_id=registered.device.pk).at
-    moment = slot_start(registered_at) + SLOT
-    check_in(registered, moment)
+    # One interval into the next slot, so that this check-in is due (and stored)
+    # however close to the slot's end the registration happened.
+    moment = slot_start(registered_at) + SLOT + datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS)
+    assert check_in(registered, moment) is True
     with CaptureQueriesContext(connection) as queries:
         check_in(registered, moment + datetime.timedelta(seconds=settings.CHECK_IN_WRITE_INTERVAL_SECONDS))
     assert not any("checkin" in query["sql"].lower() for query in queries.captured_queries)

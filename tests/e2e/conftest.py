@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -240,9 +241,18 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def screenshot(page, name: str, *, full_page: bool = True) -> None:
-    """Save a screenshot for the README (docs/screenshots/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    """
+    Take a screenshot for the README and docs. Only ``UPDATE_SCREENSHOTS=1``
+    writes it to docs/screenshots/<name>.png; an ordinary test run writes it
+    under the temporary directory, so that running the tests leaves the
+    checkout unchanged (every run renders a few pixels differently).
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        folder = SCREENSHOTS
+    else:
+        folder = Path(tempfile.gettempdir()) / "backoffice-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
 def assert_accessible(page) -> None:
