@@ -134,3 +134,16 @@ def admin_form_errors(response):
     """The errors of the Django admin form a refused edit shows again (status 200)."""
     assert response.status_code == 200, response
     return response.context["adminform"].form.errors
+
+
+@pytest.fixture
+def inside_one_window(monkeypatch):
+    """
+    The rate limiter's clock held one second into a window, so that no
+    sequence of attempts in a test straddles a window's end whenever the test
+    runs (a test that moves the clock sets its own).
+    """
+    from backoffice.core import ratelimit
+    from tests.core.ratelimit_backends import WINDOW_START
+
+    monkeypatch.setattr(ratelimit, "_clock", lambda: WINDOW_START + 1)

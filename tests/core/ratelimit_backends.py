@@ -15,6 +15,9 @@ from django.test import override_settings
 
 BACKENDS = ("database", "redis")
 
+# The start of a window of every length the limits use (5, 60, 900, 3600 s).
+WINDOW_START = 1_800_000_000.0
+
 
 def redis_url() -> str:
     url = os.environ.get("REDIS_URL", "").strip()

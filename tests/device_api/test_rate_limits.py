@@ -22,25 +22,17 @@ from backoffice.device_api.services import (
 from backoffice.devices.codes import CODE_ALPHABET, CODE_LENGTH, CODE_SPACE, code_format
 from backoffice.devices.models import Device
 from backoffice.tenancy.scoping import scopes_disabled
-from tests.core.ratelimit_backends import BACKENDS, rate_limit_backend
+from tests.core.ratelimit_backends import BACKENDS, WINDOW_START, rate_limit_backend
 from tests.device_api.conftest import API, REPORTED, add_code, make_pending
 
 WRONG = "ZZZZ-ZZZZ-ZZZZ"
-START = 1_800_000_000.0  # the start of a window of 900 seconds (and of 5)
+START = WINDOW_START  # the start of a window of 900 seconds (and of 5)
+pytestmark = pytest.mark.usefixtures("inside_one_window")
 
 
 def attempt(http, code, address="203.0.113.7", **environ):
     body = json.dumps({"code": code, "device": REPORTED})
     return http.post(f"{API}/registrations", data=body, content_type="application/json", REMOTE_ADDR=address, **environ)
-
-
-@pytest.fixture(autouse=True)
-def inside_one_window(monkeypatch):
-    """
-    Every test here runs one second into a window, so that no sequence of
-    attempts straddles a window's end (a test that moves the clock sets its own).
-    """
-    monkeypatch.setattr(ratelimit, "_clock", lambda: START + 1)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -11,6 +11,8 @@ from backoffice.tenancy.scoping import company_scope
 from tests.dbstate import snapshot
 from tests.factories import LicenseFactory
 
+pytestmark = pytest.mark.usefixtures("inside_one_window")  # no test straddles a window's end
+
 
 @pytest.fixture
 def emails(company_a, team_a, admin_a):

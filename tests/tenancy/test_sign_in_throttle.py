@@ -21,6 +21,8 @@ from tests.core.ratelimit_backends import rate_limit_backend
 from tests.factories import PASSWORD
 from tests.racing import race
 
+pytestmark = pytest.mark.usefixtures("inside_one_window")  # no test straddles a window's end
+
 THROTTLED = re.compile(r"Too many failed sign-ins\. Try again in \d+ minutes?\.")
 INVALID = "The email address and/or password you specified are not correct."
 
