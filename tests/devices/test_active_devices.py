@@ -130,6 +130,44 @@ def test_sorting_by_each_column(as_admin_a, company_a, sort, expected):
     assert rows(as_admin_a.get(f"/devices/?sort={sort}&dir=desc")) == list(reversed(expected))
 
 
+def test_the_team_license_and_time_zone_orders_follow_every_change_of_their_source(as_admin_a, company_a):
+    """
+    These orders read copies the database keeps on the device row: a team
+    renamed or given another time zone on the Teams page, a device moved or
+    given its own time zone, and a license taken away re-sort the list at
+    once; a device without a license sorts last both ways.
+    """
+    with company_scope(company_a):
+        north = TeamFactory(company=company_a, name="North", time_zone="Europe/Paris")
+        south = TeamFactory(company=company_a, name="South", time_zone="Asia/Tokyo")
+        one = DeviceFactory(
+            company=company_a, team=north, nickname="One", license=LicenseFactory(company=company_a, number="L-1")
+        )
+        DeviceFactory(
+            company=company_a, team=south, nickname="Two", license=LicenseFactory(company=company_a, number="L-2")
+        )
+        DeviceFactory(company=company_a, team=south, nickname="Three", license=None)
+    assert rows(as_admin_a.get("/devices/?sort=team")) == ["One", "Three", "Two"]
+    assert rows(as_admin_a.get("/devices/?sort=time_zone")) == ["Three", "Two", "One"]
+    assert rows(as_admin_a.get("/devices/?sort=license")) == ["One", "Two", "Three"]
+    assert rows(as_admin_a.get("/devices/?sort=license&dir=desc")) == ["Two", "One", "Three"]
+    response = as_admin_a.post(f"/teams/{north.pk}/edit/", {"name": "Zulu", "time_zone": "UTC"})
+    assert response.status_code == 302
+    assert rows(as_admin_a.get("/devices/?sort=team")) == ["Three", "Two", "One"]
+    assert rows(as_admin_a.get("/devices/?sort=time_zone")) == ["Three", "Two", "One"]
+    with company_scope(company_a):
+        one.refresh_from_db()
+        one.team = south
+        one.time_zone = "America/Boise"
+        one.license = None
+        one.save()
+    assert rows(as_admin_a.get("/devices/?sort=team")) == ["One", "Three", "Two"]
+    assert rows(as_admin_a.get("/devices/?sort=time_zone")) == ["One", "Three", "Two"]
+    assert rows(as_admin_a.get("/devices/?sort=license")) == ["Two", "One", "Three"]
+    # Ties (no license) fall back to the nickname in the same direction.
+    assert rows(as_admin_a.get("/devices/?sort=license&dir=desc")) == ["Two", "Three", "One"]
+
+
 def test_unknown_sort_falls_back_to_name(as_admin_a, company_a, team_a):
     with company_scope(company_a):
         DeviceFactory(company=company_a, team=team_a, nickname="B")

@@ -9,6 +9,7 @@ search that matches every device (the live counts); and concurrent bulk
 moves and registrations on PostgreSQL leave it exact, with no deadlock.
 """
 
+import dataclasses
 import datetime
 from functools import partial
 from importlib import import_module
@@ -53,6 +54,7 @@ from backoffice.licensing.selectors import (
     license_status_q,
 )
 from backoffice.licensing.services import license_issue, license_suspend, license_unsuspend, license_update
+from backoffice.organization.services import team_update
 from backoffice.tenancy.choices import Role
 from backoffice.tenancy.permissions import OPERATOR_COMMAND
 from backoffice.tenancy.scoping import company_scope, scopes_disabled
@@ -87,7 +89,10 @@ OPERATIONS = (
     "unsuspend",
     "expire",
     "release",
+    "rename_team",
 )
+
+TIME_ZONES = ("", "America/Chicago", "Europe/Berlin", "Asia/Tokyo")
 
 
 def fresh_counts(company) -> dict[tuple, int]:
@@ -136,6 +141,9 @@ def fresh_device_license_tally(company) -> dict[tuple, int]:
             license = device.license
             key = (
                 device.team_id,
+                device.platform,
+                device.app_version,
+                device.app_version_key,
                 license is not None,
                 bool(license and license.is_suspended),
                 (license.expires_on if license else None) or NO_EXPIRY,
@@ -147,7 +155,10 @@ def fresh_device_license_tally(company) -> dict[tuple, int]:
 def device_license_tally(company) -> dict[tuple, int]:
     with scopes_disabled():
         rows = DeviceLicenseTally.objects.filter(company=company).exclude(n=0)
-        return {(r.team_id, r.licensed, r.is_suspended, r.expires_on): r.n for r in rows}
+        return {
+            (r.team_id, r.platform, r.app_version, r.app_version_key, r.licensed, r.is_suspended, r.expires_on): r.n
+            for r in rows
+        }
 
 
 def license_tally(company) -> dict[tuple, int]:
@@ -181,8 +192,28 @@ def fresh_report_license_use() -> list[tuple[str, int]]:
     return [(label, counts[f"l{i}"]) for i, (label, _) in enumerate(lines)]
 
 
+def fresh_sort_keys(company) -> dict[int, tuple]:
+    """Every device's team name, license number and time zone shown, read through the joins."""
+    with company_scope(company):
+        return {
+            device.pk: (device.team.name, device.license.number if device.license else None, device.effective_time_zone)
+            for device in Device.objects.select_related("team", "license")
+        }
+
+
+def sort_keys(company) -> dict[int, tuple]:
+    """The copies the database keeps on the device rows."""
+    with company_scope(company):
+        return {
+            pk: rest for pk, *rest in Device.objects.values_list("pk", "sort_team", "sort_license", "sort_time_zone")
+        }
+
+
 def assert_tally_exact(*companies) -> None:
     for company in companies:
+        assert {pk: tuple(keys) for pk, keys in sort_keys(company).items()} == fresh_sort_keys(company), (
+            f"the sort keys of {company}'s devices are wrong"
+        )
         assert tally_counts(company) == fresh_counts(company), f"the tally of {company} is wrong"
         assert license_tally(company) == fresh_license_tally(company), f"the license tally of {company} is wrong"
         assert device_license_tally(company) == fresh_device_license_tally(company), (
@@ -279,7 +310,19 @@ class Fleet:
                 team=self.pick(self.teams, b),
                 license=device.license or LicenseFactory(company=self.company),
                 nickname=device.nickname,
+                time_zone=self.pick(list(TIME_ZONES), a // 5),
             )
+
+    def rename_team(self, a: int, b: int) -> None:
+        """A team renamed (and its time zone changed), as the Teams page does it."""
+        team = self.pick(self.teams, a)
+        team.refresh_from_db()
+        team_update(
+            acting_user=self.admin,
+            team=team,
+            name=f"Team {b:04d}-{team.pk}",
+            time_zone=self.pick(list(TIME_ZONES[1:]), b),
+        )
 
     def unlicense(self, a: int, b: int) -> None:
         device = self.pick([d for d in self.devices(registered=True) if d.license_id], a)
@@ -423,6 +466,27 @@ def test_the_pages_figures_from_the_tally_equal_the_live_counts(fleets):
             assert device_version_breakdown(
                 device_registered_list(user=user), user=user, search=DeviceSearch()
             ) == device_version_breakdown(live_devices)
+            # Every filter choice alone, and pairs of them: the sums over the
+            # tally's cells equal the live counts (the same search with the box).
+            queries = [{name: value} for name, choices in shown.items() for value, _ in choices]
+            queries += [
+                {"lic": lic, "seen": seen, "v": version}
+                for lic, _ in shown["lic"]
+                for seen, _ in shown["seen"]
+                for version, _ in shown["v"][:2]
+            ]
+            queries += [{"t": team, "p": platform} for team, _ in shown["t"] for platform, _ in shown["p"]]
+            for query in queries:
+                search = DeviceSearch.from_query(query)
+                boxed = dataclasses.replace(search, nickname=" ")
+                assert figures(device_filters(user=user, search=search, now=now)) == figures(
+                    device_filters(user=user, search=boxed, now=now)
+                ), query
+                live = device_registered_list(user=user, search=boxed)
+                assert device_registered_count(user=user, search=search) == live.count(), query
+                assert device_version_breakdown(
+                    device_registered_list(user=user, search=search), user=user, search=search
+                ) == device_version_breakdown(live), query
 
 
 @pytest.mark.django_db
@@ -435,11 +499,21 @@ def test_the_page_reads_its_total_from_the_tally(fleets):
     response = http.get(reverse("devices:active"))
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 3
+    platform = fleet.devices(registered=True)[0].platform
+    response = http.get(reverse("devices:active"), {"p": platform})
+    filtered = response.context["page"].paginator.count
+    assert 1 <= filtered <= 3
     with scopes_disabled():
-        DeviceTally.objects.filter(company=fleet.company).update(n=0)
-    # The page reads its total from the tally alone (the property test keeps it exact).
+        DeviceLicenseTally.objects.filter(company=fleet.company).update(n=0)
+    # The page reads its total from the tally alone, with no search and with
+    # filters alone (the property test keeps it exact).
     response = http.get(reverse("devices:active"))
     assert response.context["page"].paginator.count == 0
+    response = http.get(reverse("devices:active"), {"p": platform})
+    assert response.context["page"].paginator.count == 0
+    # A search box counts the matches.
+    response = http.get(reverse("devices:active"), {"p": platform, "nickname": "Device"})
+    assert response.context["page"].paginator.count == filtered
 
 
 @pytest.mark.django_db
@@ -455,6 +529,24 @@ def test_the_migrations_backfill_gives_the_rows_the_triggers_keep(fleets):
     with connection.cursor() as cursor:
         cursor.execute(import_module("backoffice.devices.migrations.0012_device_tally").BACKFILL)
     assert tally_counts(fleet.company) == kept == fresh_counts(fleet.company)
+
+
+def test_the_sort_keys_backfill_gives_the_keys_the_triggers_keep(fleets):
+    """The backfill of migration 0019 (for the devices stored before it) sets the keys as the triggers do."""
+    fleet = fleets[0]
+    for i in range(6):
+        fleet.add_registered(i * 3, i)
+    fleet.add_pending(0, 0)
+    kept = sort_keys(fleet.company)
+    assert all(team and zone for team, _, zone in kept.values())
+    with scopes_disabled():
+        Device.objects.update(sort_team=None, sort_license=None, sort_time_zone=None)
+    assert all(keys == [None, None, None] for keys in sort_keys(fleet.company).values())
+    for statement in import_module("backoffice.devices.migrations.0019_device_sort_keys").BACKFILL:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert sort_keys(fleet.company) == kept
+    assert {pk: tuple(keys) for pk, keys in kept.items()} == fresh_sort_keys(fleet.company)
 
 
 @pytest.mark.postgres_only
@@ -506,6 +598,40 @@ def test_concurrent_bulk_moves_and_registrations_leave_the_tally_exact(company_a
             jitter=0.02 if round_number % 2 else 0.0,
         )
         assert [outcome_label(outcome) for outcome in outcomes] == ["ok", "ok"]
+        assert_tally_exact(company_a, company_b)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+@pytest.mark.django_db(transaction=True)
+def test_teams_renamed_while_devices_move_between_them_leave_every_sort_key_exact(company_a, company_b):
+    """
+    Two teams renamed (and given another time zone) while devices move each
+    way between them and a device of one is edited: every call succeeds (no
+    deadlock: the renames lock the team's devices before the team, as every
+    write locks devices first) and every device ends with its team's final
+    name and time zone.
+    """
+    with company_scope(company_a):
+        teams = [TeamFactory(company=company_a, name=f"Cross {i}") for i in range(2)]
+    admin = make_user(company_a, Role.ADMINISTRATOR, email="renamer@a.example")
+    fleet = Fleet(company_a, teams, admin)
+    for i in range(12):
+        fleet.add_registered(i, i)
+    for round_number in range(20):
+        with company_scope(company_a):
+            by_team = {team.pk: [d.pk for d in fleet.devices() if d.team_id == team.pk] for team in teams}
+        x, y = teams
+        outcomes = race(
+            partial(fleet.run, "rename_team", 0, round_number * 2),
+            partial(fleet.run, "rename_team", 1, round_number * 2 + 1),
+            partial(_move, fleet, by_team[y.pk][::2], x),
+            partial(_move, fleet, by_team[x.pk][::2], y),
+            partial(fleet.run, "edit", round_number, round_number),
+            jitter=0.02 if round_number % 2 else 0.0,
+        )
+        labels = [outcome_label(outcome) for outcome in outcomes]
+        assert labels == ["ok"] * 5, labels
         assert_tally_exact(company_a, company_b)
 
 

@@ -95,6 +95,16 @@ class Device(GenerationModel, CompanyOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField("Change Date")
 
+    # The Active Devices list's sort keys that come from other rows: the
+    # team's name, the license's number (empty without one) and the time zone
+    # shown (the device's, or its team's). The database keeps them, in the
+    # statement that changes their source (migration 0019's triggers); what
+    # the application writes here is replaced. They let an index give those
+    # orders, as the device's own columns do.
+    sort_team = models.CharField(max_length=100, null=True, editable=False)  # noqa: DJ001 - NULL until the trigger fills it
+    sort_license = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001 - NULL: no license
+    sort_time_zone = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001 - NULL until filled
+
     objects = ScopedManager(_manager_class=GenerationManager, company="company")  # type: ignore[misc]
 
     class Meta:
@@ -122,6 +132,19 @@ class Device(GenerationModel, CompanyOwnedModel):
                     ("last_check_in_at", "seen"),
                     ("app_version_key", "ver"),
                 )
+            ),
+            # The orders by the team, the license and the time zone, from the
+            # keys the database keeps on the device row. A device without a
+            # license sorts last both ways, so on PostgreSQL the license's
+            # descending order has an index of its own (migration 0019;
+            # SQLite has no NULLS LAST in an index).
+            *(
+                models.Index(
+                    fields=["company", column, "nickname", "id"],
+                    condition=models.Q(registered_at__isnull=False),
+                    name=f"devices_dev_reg_{short}_idx",
+                )
+                for column, short in (("sort_team", "team"), ("sort_license", "lic"), ("sort_time_zone", "tz"))
             ),
             # "Last seen, latest first" with the devices never seen last.
             models.Index(
@@ -392,18 +415,22 @@ class DeviceTally(CompanyOwnedModel):
 
 class DeviceLicenseTally(CompanyOwnedModel):
     """
-    How many registered devices of a team hold a license in one state
-    (suspended or not, its expiry date) or none: the License status filter's
-    counts are summed from these rows, each row's status taken on the day
-    asked, instead of joining every device to its license.
+    How many registered devices share one team, platform, ReconPro version
+    and license state (none; suspended or not, and its expiry date): the
+    Active Devices filters' counts, total and versions chart, for a search by
+    the filters alone, are summed from these rows (each row's license status
+    taken on the day asked) instead of counting the fleet.
 
-    Kept by the database like ``DeviceTally`` (triggers of migration 0015 on
+    Kept by the database like ``DeviceTally`` (triggers of migration 0020 on
     the devices and on their licenses' suspension and expiry).
     ``expires_on`` is ``licensing.models.NO_EXPIRY`` for a license without
     an expiry date, and for no license (``licensed`` false).
     """
 
     team = models.ForeignKey("organization.Team", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=64, blank=True, default="")
+    app_version = models.CharField(max_length=64, blank=True, default="")
+    app_version_key = models.CharField(max_length=VERSION_KEY_MAX_LENGTH, blank=True, default="")
     licensed = models.BooleanField()
     is_suspended = models.BooleanField()
     expires_on = models.DateField()
@@ -412,7 +439,17 @@ class DeviceLicenseTally(CompanyOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "team", "licensed", "is_suspended", "expires_on"], name="devices_license_tally_key"
+                fields=[
+                    "company",
+                    "team",
+                    "platform",
+                    "app_version",
+                    "app_version_key",
+                    "licensed",
+                    "is_suspended",
+                    "expires_on",
+                ],
+                name="devices_license_tally_key2",
             )
         ]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils.translation import ngettext
 
 from backoffice.audit.services import audit_changes, audit_event_build, audit_events_save, audit_initial, audit_record
@@ -235,6 +235,23 @@ def team_create(
             data={"name": team.name, "time_zone": time_zone, "area_id": area.pk if area else None},
         )
     return team
+
+
+def team_lock_for_entering_devices(*, team: Team) -> None:
+    """
+    Hold ``team`` FOR SHARE until the transaction ends, before locking any
+    device or license, in every write that puts devices into it (added or
+    moved). The database copies a team's name and time zone onto its devices
+    (their sort keys, migration devices 0019): a change of them
+    (``team_update``) in progress finishes first, and none starts until
+    these devices are in. Taken before the device rows, so that a change,
+    which holds the team while it locks the team's devices, never waits for a
+    write that waits for the team. SQLite (one writer at a time): nothing to do.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT 1 FROM "organization_team" WHERE "id" = %s FOR SHARE', [team.pk])
 
 
 @transaction.atomic

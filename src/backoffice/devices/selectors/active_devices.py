@@ -1,13 +1,29 @@
 """Reads of the Active Devices page: the visible devices, the search and the versions chart."""
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
-from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -15,24 +31,26 @@ from django.utils import timezone
 from backoffice.core.pagination import DEFAULT_PAGE_SIZE, page_size_parse, paginate
 from backoffice.core.text import id_parse, text_is_clean
 from backoffice.devices.last_seen import STATE_LABELS, STATES, last_seen_q
-from backoffice.devices.models import NEVER_SEEN_SORTS_AS, Device, DeviceLicenseTally, DeviceTally
+from backoffice.devices.models import NEVER_SEEN_SORTS_AS, Device, DeviceLicenseTally
 from backoffice.licensing.choices import LicenseStatus
-from backoffice.licensing.models import tally_status_on
+from backoffice.licensing.models import NO_EXPIRY, tally_status_on
 from backoffice.licensing.selectors import license_status_q
 from backoffice.organization.models import Team
 from backoffice.organization.selectors import team_visible_queryset
 from backoffice.tenancy.models import User
 
 # Sort keys offered on the Active Devices page, mapped to the ORM ordering.
-# A version sorts by its sort key, so that 6.10 comes after 6.9.
+# A version sorts by its sort key, so that 6.10 comes after 6.9; the team,
+# the license and the time zone by the copies the database keeps on the
+# device row (``Device.sort_team`` and the rest), which an index orders.
 DEVICE_SORTS: dict[str, tuple[str, ...]] = {
-    "team": ("team__name",),
+    "team": ("sort_team",),
     "platform": ("platform",),
     "name": ("nickname",),
     "reg_date": ("registered_at",),
     "change_date": ("changed_at",),
-    "license": ("license__number",),
-    "time_zone": ("shown_time_zone",),
+    "license": ("sort_license",),
+    "time_zone": ("sort_time_zone",),
     "last_seen": ("last_check_in_at",),
     "version": ("app_version_key",),
 }
@@ -143,6 +161,11 @@ class DeviceSearch:
             else:
                 values[_FILTER_ATTRIBUTES[name]] = parsed
         return cls(**values, ignored=tuple(ignored), rejected=tuple(rejected))
+
+    @property
+    def has_boxes(self) -> bool:
+        """Whether a search box (not a filter) is filled."""
+        return any(getattr(self, name) for name in SEARCH_FIELDS)
 
     @property
     def is_empty(self) -> bool:
@@ -270,7 +293,7 @@ def never_seen_first(last_check_in: Any) -> Coalesce:
 
 
 # The sort keys that may be empty for a registered device.
-NULLABLE_SORT_KEYS = frozenset({"license__number", "last_check_in_at", "shown_time_zone"})
+NULLABLE_SORT_KEYS = frozenset({"sort_license", "last_check_in_at"})
 
 
 def _ordered(key: Any, *, descending: bool, nullable: bool) -> Any:
@@ -297,42 +320,250 @@ def device_page(
     return page
 
 
-def _tally_visible[T: (DeviceTally, DeviceLicenseTally)](tally: QuerySet[T], *, user: User) -> QuerySet[T]:
+def _tally_visible(tally: QuerySet[DeviceLicenseTally], *, user: User) -> QuerySet[DeviceLicenseTally]:
     """The rows of a devices tally that ``user`` may see: a Team Administrator's team's only."""
     if user.is_team_administrator:
         return tally.filter(team_id=user.team_id or 0)
     return tally
 
 
-def _tally_rows(*, user: User) -> list[dict[str, Any]]:
+def device_registered_count(
+    *, user: User, search: DeviceSearch | None = None, figures: "DeviceFigures | None" = None
+) -> int | None:
     """
-    The rows of ``DeviceTally`` that ``user`` may see (a Team Administrator:
-    their team's), those that count a device, with the team's name. One
-    query over a few rows whatever the size of the fleet.
-    """
-    tally = _tally_visible(DeviceTally.objects.filter(n__gt=0), user=user)
-    columns = ("team_id", "team__name", "platform", "app_version", "app_version_key", "licensed", "n")
-    return [dict(row) for row in tally.values(*columns).order_by()]
-
-
-def _tally_grouped(rows: list[dict[str, Any]], *columns: str) -> list[dict[str, Any]]:
-    """``rows`` summed by ``columns``, as ``values(*columns).annotate(n=Count(...))`` gives them."""
-    totals: dict[tuple[Any, ...], int] = {}
-    for row in rows:
-        key = tuple(row[column] for column in columns)
-        totals[key] = totals.get(key, 0) + row["n"]
-    return [dict(zip(columns, key, strict=True), n=n) for key, n in totals.items()]
-
-
-def device_registered_count(*, user: User, search: DeviceSearch | None = None) -> int | None:
-    """
-    How many registered devices ``user`` may see, read from the tally when
-    no search or filter is set; None when one is (the page then counts the
+    How many registered devices ``user`` may see that ``search`` gives,
+    summed from the tally (``device_figures``) when no search box is filled
+    (filters alone, or none); None when one is (the page then counts the
     matches).
     """
-    if search is not None and not search.is_empty:
+    search = search or DeviceSearch()
+    if search.has_boxes:
         return None
-    return _tally_visible(DeviceTally.objects.all(), user=user).aggregate(n=Sum("n"))["n"] or 0
+    figures = figures or device_figures(user=user, search=search)
+    return figures.total(search)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """
+    Registered devices that share what the filters ask of a device: a team,
+    a platform, a version, a license choice on the day (None: not read) and,
+    for devices outside Online, their last-seen state and whether they went
+    unseen for 7 and for 30 days; and how many.
+    """
+
+    team_id: int
+    platform: str
+    app_version: str
+    app_version_key: str
+    license: str | None
+    seen: str
+    not_seen_7: bool
+    not_seen_30: bool
+    n: int
+
+    def seen_choices(self) -> tuple[str, ...]:
+        """The Last seen choices this cell's devices are in (a device outside Online)."""
+        return (
+            self.seen,
+            *((NOT_SEEN_7_DAYS,) if self.not_seen_7 else ()),
+            *((NOT_SEEN_30_DAYS,) if self.not_seen_30 else ()),
+        )
+
+    def value(self, name: str) -> Any:
+        """The cell's choice of filter ``name`` (not Last seen)."""
+        if name == FILTER_TEAM:
+            return self.team_id
+        if name == FILTER_PLATFORM:
+            return self.platform
+        if name == FILTER_VERSION:
+            return self.app_version
+        if self.license is None:
+            raise ValueError("These figures were read without the license states of the devices outside Online")
+        return self.license
+
+    def matches(self, search: DeviceSearch, names: Iterable[str]) -> bool:
+        """Whether the cell's devices pass the filters ``names`` (not Last seen) of ``search`` that are set."""
+        for name in names:
+            wanted = getattr(search, _FILTER_ATTRIBUTES[name])
+            if wanted is None or (name == FILTER_LICENSE and not wanted):
+                continue  # not set ("" is a choice of Platform and Version: not reported)
+            if self.value(name) != wanted:
+                return False
+        return True
+
+
+def _grouped_by(name: str) -> Callable[[_Cell], Iterable[Any]]:
+    if name == FILTER_LAST_SEEN:
+        return _Cell.seen_choices
+    return lambda cell: (cell.value(name),)
+
+
+@dataclass(frozen=True)
+class DeviceFigures:
+    """
+    The registered devices ``user`` may see, in cells (``_Cell``), from one
+    statement: the license tally's rows (``DeviceLicenseTally``: every
+    device by team, platform, version and license state) and the devices
+    outside Online counted by the same key and their last-seen state (read
+    through the last-seen index; by license state only when the search has a
+    License status or Last seen filter, which need the two together). A
+    group's Online devices are its tally count less those outside. The
+    filters' counts, the total and the versions chart of a search by the
+    filters alone are sums over these cells: the cost follows the number of
+    cells and of the devices not seen lately, not the size of the fleet, and
+    the figures are exact (one snapshot).
+    """
+
+    tally: tuple[_Cell, ...]
+    outside: tuple[_Cell, ...]
+    team_names: Mapping[int, str]
+
+    def _sums(self, search: DeviceSearch, names: tuple[str, ...], group: Callable[[_Cell], Iterable[Any]]) -> Counter:
+        """The devices passing the filters ``names`` of ``search``, summed by ``group`` of their cell."""
+        others = tuple(name for name in names if name != FILTER_LAST_SEEN)
+        seen = search.last_seen if FILTER_LAST_SEEN in names else ""
+        sums: Counter = Counter()
+
+        def add(cells: Iterable[_Cell], sign: int) -> None:
+            for cell in cells:
+                if cell.matches(search, others):
+                    for key in group(cell):
+                        sums[key] += sign * cell.n
+
+        if not seen or seen == _USUAL_STATE:
+            add(self.tally, 1)
+        if seen == _USUAL_STATE:
+            add(self.outside, -1)
+        elif seen:
+            add((cell for cell in self.outside if seen in cell.seen_choices()), 1)
+        return sums
+
+    def total(self, search: DeviceSearch) -> int:
+        return sum(self._sums(search, FILTERS, lambda cell: (None,)).values())
+
+    def counts(self, search: DeviceSearch, name: str) -> dict[Any, int]:
+        """Filter ``name``'s choices and how many devices each gives with the rest of ``search``."""
+        rest = tuple(other for other in FILTERS if other != name)
+        if name != FILTER_LAST_SEEN:
+            return {key: n for key, n in self._sums(search, rest, _grouped_by(name)).items() if n}
+        # Outside Online: each cell's choices; Online: what the tally leaves.
+        counts: Counter = Counter()
+        for cell in self.outside:
+            if cell.matches(search, rest):
+                for choice in cell.seen_choices():
+                    counts[choice] += cell.n
+        everyone = sum(cell.n for cell in self.tally if cell.matches(search, rest))
+        counts[_USUAL_STATE] = everyone - sum(counts[state] for state in STATES if state != _USUAL_STATE)
+        return {key: n for key, n in counts.items() if n}
+
+    def versions(self, search: DeviceSearch) -> dict[str, int]:
+        """How many devices ``search`` gives per version."""
+        return {key: n for key, n in self._sums(search, FILTERS, _grouped_by(FILTER_VERSION)).items() if n}
+
+    def version_keys(self) -> dict[str, str]:
+        return {cell.app_version: cell.app_version_key for cell in self.tally}
+
+
+_TALLY_SIDE = "tally"
+# Of the last-seen states, the one most devices of a healthy fleet are in
+# (online): its devices are what a tally row leaves once the others are counted.
+_USUAL_STATE = STATES[0]
+
+
+def device_figures(
+    *, user: User, search: DeviceSearch | None = None, now: datetime.datetime | None = None
+) -> DeviceFigures:
+    """The cells of ``DeviceFigures`` for ``user`` at ``now``, enough for ``search``: one query."""
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    search = search or DeviceSearch()
+    # The license state of a device outside Online matters only when the
+    # License status and Last seen choices meet (a filter of either set).
+    joint = bool(search.license_status or search.last_seen)
+    key = ("team_id", "team_name", "platform", "app_version", "app_version_key")
+    columns = (*key, "side", "held", "suspended", "expires", "seen", "seen_7", "seen_30", "count")
+    tally = (
+        _tally_visible(DeviceLicenseTally.objects.filter(n__gt=0), user=user)
+        .order_by()
+        .annotate(
+            team_name=F("team__name"),
+            side=Value(_TALLY_SIDE),
+            held=F("licensed"),
+            suspended=F("is_suspended"),
+            expires=F("expires_on"),
+            seen=Value(""),
+            seen_7=Value(False),
+            seen_30=Value(False),
+            count=F("n"),
+        )
+        .values_list(*columns)
+    )
+    outside = Q()
+    for state in STATES:
+        if state != _USUAL_STATE:
+            outside |= last_seen_q(state, now=now)
+    license_state = (
+        {
+            "held": ExpressionWrapper(Q(license__isnull=False), output_field=BooleanField()),
+            "suspended": Coalesce("license__is_suspended", Value(False)),
+            "expires": Coalesce("license__expires_on", Value(NO_EXPIRY)),
+        }
+        if joint
+        else {
+            "held": Value(None, output_field=BooleanField()),
+            "suspended": Value(None, output_field=BooleanField()),
+            "expires": Value(None, output_field=DateField()),
+        }
+    )
+    away = (
+        device_visible_queryset(user=user)
+        .filter(registered_at__isnull=False)
+        .filter(outside)
+        .order_by()
+        .annotate(
+            team_name=Value(""),  # the tally's rows name every team
+            side=Value("outside"),
+            **license_state,
+            seen=Case(
+                *(When(last_seen_q(state, now=now), then=Value(state)) for state in STATES if state != _USUAL_STATE),
+                output_field=CharField(),
+            ),
+            seen_7=Case(When(last_seen_filter_q(NOT_SEEN_7_DAYS, now=now), then=True), default=False),
+            seen_30=Case(When(last_seen_filter_q(NOT_SEEN_30_DAYS, now=now), then=True), default=False),
+        )
+        .values(*columns[:-1])
+        .annotate(count=Count("id"))
+        .values_list(*columns)
+    )
+    tallied: list[_Cell] = []
+    away_cells: list[_Cell] = []
+    team_names: dict[int, str] = {}
+    for row in tally.union(away, all=True):
+        team_id, team_name, platform, version, version_key, side, held, suspended, expires, seen, seen_7, seen_30, n = (
+            row
+        )
+        if side == _TALLY_SIDE:
+            team_names[team_id] = team_name
+        if held is None:
+            license = None
+        elif held:
+            license = tally_status_on(is_suspended=bool(suspended), expires_on=expires, day=day).value
+        else:
+            license = LICENSE_NONE
+        cell = _Cell(
+            team_id=team_id,
+            platform=platform,
+            app_version=version,
+            app_version_key=version_key,
+            license=license,
+            seen=seen,
+            not_seen_7=bool(seen_7),
+            not_seen_30=bool(seen_30),
+            n=n,
+        )
+        (tallied if side == _TALLY_SIDE else away_cells).append(cell)
+    return DeviceFigures(tally=tuple(tallied), outside=tuple(away_cells), team_names=team_names)
 
 
 def device_search_q(search: DeviceSearch, *, now: datetime.datetime | None = None) -> Q:
@@ -417,153 +648,109 @@ class Filter:
     selected: str
 
 
-def device_filters(*, user: User, search: DeviceSearch, now: datetime.datetime | None = None) -> list[Filter]:
+def device_filters(
+    *,
+    user: User,
+    search: DeviceSearch,
+    now: datetime.datetime | None = None,
+    figures: DeviceFigures | None = None,
+) -> list[Filter]:
     """
     The filters beside the Search pane, each choice with the number of
     registered devices it would give combined with the rest of the search:
     the boxes and every other filter, not the filter's own choice.
 
-    One query per filter: team, platform and version are counted with GROUP
-    BY (read from ``DeviceTally`` instead when no search or filter is set),
-    license status and last seen with one conditional count per choice.
-    Choices that give nothing are left out, except the one selected.
+    With no box filled (filters alone, or none) the counts are sums over
+    ``device_figures`` (one query for the page). With a box, one query per
+    filter over the devices the boxes match (through the trigram indexes):
+    team, platform and version with GROUP BY, license status and last seen
+    with one conditional count per choice. Choices that give nothing are
+    left out, except the one selected.
     """
     now = now or timezone.now()
     day = timezone.localdate(now)
-    # The boxes apply to every count: they narrow the rows read (through the
-    # trigram indexes), the filters other than the one counted select among them.
-    registered = device_visible_queryset(user=user).filter(registered_at__isnull=False).order_by()
-    matching = registered.filter(_boxes_q(search))
+    if not search.has_boxes:
+        figures = figures or device_figures(user=user, search=search, now=now)
+        return _filters_from_figures(search, figures)
+    boxes = _boxes_q(search)
+    # The boxes apply to every count: they narrow the rows read, the filters
+    # other than the one counted select among them.
+    matching = device_visible_queryset(user=user).filter(registered_at__isnull=False).order_by().filter(boxes)
 
     def rest(name: str) -> Q:
         return _filters_q(search, tuple(other for other in FILTERS if other != name), now=now)
 
-    # With no search nor filter, the team, platform and version choices are
-    # counted from the tally (one small query for the three).
-    tally = _tally_rows(user=user) if search.is_empty else None
-
     def grouped(name: str, *columns: str) -> list[dict[str, Any]]:
-        if tally is not None:
-            return _tally_grouped(tally, *columns)
-        condition = rest(name)
-        count = Count("id", filter=condition) if condition else Count("id")
-        return list(matching.values(*columns).annotate(n=count))
+        return list(matching.filter(rest(name)).values(*columns).annotate(n=Count("id")))
 
-    filters = []
-    teams = sorted(
-        grouped(FILTER_TEAM, "team_id", "team__name"), key=lambda row: (row["team__name"].lower(), row["team_id"])
-    )
-    filters.append(
+    teams = [(row["team_id"], row["team__name"], row["n"]) for row in grouped(FILTER_TEAM, "team_id", "team__name")]
+    platforms = [(row["platform"], row["n"]) for row in grouped(FILTER_PLATFORM, "platform")]
+    versions = [
+        (row["app_version"], row["app_version_key"], row["n"])
+        for row in grouped(FILTER_VERSION, "app_version", "app_version_key")
+    ]
+    by_choice = {}
+    for name, choices, choice_q in (
+        (FILTER_LICENSE, LICENSE_FILTER_CHOICES, lambda value: license_filter_q(value, day=day)),
+        (FILTER_LAST_SEEN, LAST_SEEN_FILTER_CHOICES, lambda value: last_seen_filter_q(value, now=now)),
+    ):
+        counts = matching.filter(rest(name)).aggregate(
+            **{f"c{index}": Count("id", filter=choice_q(value)) for index, (value, _) in enumerate(choices)}
+        )
+        by_choice[name] = {value: counts[f"c{index}"] or 0 for index, (value, _) in enumerate(choices)}
+    return _filters_of(search, teams, platforms, versions, by_choice)
+
+
+def _filters_from_figures(search: DeviceSearch, figures: DeviceFigures) -> list[Filter]:
+    """``device_filters`` for a search by the filters alone, summed over the cells."""
+    keys = figures.version_keys()
+    teams = [(team_id, figures.team_names[team_id], n) for team_id, n in figures.counts(search, FILTER_TEAM).items()]
+    platforms = list(figures.counts(search, FILTER_PLATFORM).items())
+    versions = [(version, keys[version], n) for version, n in figures.counts(search, FILTER_VERSION).items()]
+    by_choice = {name: figures.counts(search, name) for name in (FILTER_LICENSE, FILTER_LAST_SEEN)}
+    return _filters_of(search, teams, platforms, versions, by_choice)
+
+
+def _filters_of(
+    search: DeviceSearch,
+    teams: list[tuple[int, str, int]],
+    platforms: list[tuple[str, int]],
+    versions: list[tuple[str, str, int]],
+    by_choice: Mapping[str, Mapping[str, int]],
+) -> list[Filter]:
+    """The five filters from their counts: teams and platforms by name (not reported last), newest version first."""
+    teams = sorted(teams, key=lambda row: (row[1].lower(), row[0]))
+    platforms = sorted(platforms, key=lambda row: (row[0] == "", row[0].lower()))
+    versions = sorted(versions, key=lambda row: (row[0] == "", row[1], row[0]), reverse=True)
+    versions = [row for row in versions if row[0]] + [row for row in versions if not row[0]]
+    filters = [
         _filter(
             search,
             FILTER_TEAM,
             "Team",
-            [(str(row["team_id"]), row["team__name"], row["n"]) for row in teams],
+            [(str(team_id), name, n) for team_id, name, n in teams],
             missing_label="Unknown team",
-        )
-    )
-    platforms = sorted(
-        grouped(FILTER_PLATFORM, "platform"), key=lambda row: (row["platform"] == "", row["platform"].lower())
-    )
-    filters.append(
+        ),
         _filter(
             search,
             FILTER_PLATFORM,
             "Platform",
-            [(row["platform"] or NOT_REPORTED, row["platform"] or NOT_REPORTED_LABEL, row["n"]) for row in platforms],
-        )
-    )
-    # Newest version first, by the version's sort key.
-    versions = sorted(
-        grouped(FILTER_VERSION, "app_version", "app_version_key"),
-        key=lambda row: (row["app_version"] == "", row["app_version_key"], row["app_version"]),
-        reverse=True,
-    )
-    versions = [row for row in versions if row["app_version"]] + [row for row in versions if not row["app_version"]]
-    filters.append(
+            [(platform or NOT_REPORTED, platform or NOT_REPORTED_LABEL, n) for platform, n in platforms],
+        ),
         _filter(
             search,
             FILTER_VERSION,
             "ReconPro version",
-            [
-                (row["app_version"] or NOT_REPORTED, row["app_version"] or NOT_REPORTED_LABEL, row["n"])
-                for row in versions
-            ],
-        )
-    )
-    for name, label, choices, choice_q in (
-        (FILTER_LICENSE, "License status", LICENSE_FILTER_CHOICES, lambda value: license_filter_q(value, day=day)),
-        (FILTER_LAST_SEEN, "Last seen", LAST_SEEN_FILTER_CHOICES, lambda value: last_seen_filter_q(value, now=now)),
+            [(version or NOT_REPORTED, version or NOT_REPORTED_LABEL, n) for version, _, n in versions],
+        ),
+    ]
+    for name, label, choices in (
+        (FILTER_LICENSE, "License status", LICENSE_FILTER_CHOICES),
+        (FILTER_LAST_SEEN, "Last seen", LAST_SEEN_FILTER_CHOICES),
     ):
-        if tally is not None:
-            if name == FILTER_LICENSE:
-                by_choice = _license_counts_from_tally(user=user, day=day)
-            else:
-                by_choice = _last_seen_counts_beside_the_usual(registered, tally, now=now)
-            counts = {f"c{index}": by_choice[value] for index, (value, _) in enumerate(choices)}
-        else:
-            condition = rest(name)
-            counts = matching.aggregate(
-                **{
-                    f"c{index}": Count("id", filter=condition & choice_q(value))
-                    for index, (value, _) in enumerate(choices)
-                }
-            )
-        filters.append(
-            _filter(
-                search,
-                name,
-                label,
-                [(value, text, counts[f"c{index}"] or 0) for index, (value, text) in enumerate(choices)],
-            )
-        )
+        counts = by_choice[name]
+        filters.append(_filter(search, name, label, [(value, text, counts.get(value, 0)) for value, text in choices]))
     return filters
-
-
-# Of the choices that split every device exactly once, the one most devices
-# of a healthy fleet are in (online), and the others.
-_USUAL_STATE = STATES[0]
-
-
-def _license_counts_from_tally(*, user: User, day: datetime.date) -> dict[str, int]:
-    """
-    How many registered devices ``user`` may see are in each License status
-    choice on ``day``, summed from ``DeviceLicenseTally`` (each row's status
-    taken on ``day``): one query over a few rows.
-    """
-    tally = _tally_visible(DeviceLicenseTally.objects.filter(n__gt=0), user=user)
-    counts = {value: 0 for value, _ in LICENSE_FILTER_CHOICES}
-    for row in tally.values("licensed", "is_suspended", "expires_on", "n").order_by():
-        if not row["licensed"]:
-            counts[LICENSE_NONE] += row["n"]
-            continue
-        status = tally_status_on(is_suspended=row["is_suspended"], expires_on=row["expires_on"], day=day)
-        counts[status.value] += row["n"]
-    return counts
-
-
-def _last_seen_counts_beside_the_usual(
-    registered: QuerySet[Device], tally: list[dict[str, Any]], *, now: datetime.datetime
-) -> dict[str, int]:
-    """
-    The Last seen choices' counts with no search, without counting the whole
-    fleet: every choice but Online is counted over the devices outside it
-    (check-ins older than the online window, or none), which the last-seen
-    index reaches, and Online is what the tally's total leaves. The cost
-    follows the devices not seen lately, not the size of the fleet.
-    """
-    others = [value for value, _ in LAST_SEEN_FILTER_CHOICES if value != _USUAL_STATE]
-    outside = Q()
-    for state in STATES:
-        if state != _USUAL_STATE:
-            outside |= last_seen_q(state, now=now)
-    found = registered.filter(outside).aggregate(
-        **{value: Count("id", filter=last_seen_filter_q(value, now=now)) for value in others}
-    )
-    counts = {value: found[value] or 0 for value in others}
-    total = sum(row["n"] for row in tally)
-    counts[_USUAL_STATE] = total - sum(counts[state] for state in STATES if state != _USUAL_STATE)
-    return counts
 
 
 def _filter(
@@ -590,28 +777,28 @@ class VersionSlice:
 
 
 def device_version_breakdown(
-    devices: QuerySet[Device], *, user: User | None = None, search: DeviceSearch | None = None
+    devices: QuerySet[Device],
+    *,
+    user: User | None = None,
+    search: DeviceSearch | None = None,
+    figures: DeviceFigures | None = None,
 ) -> list[VersionSlice]:
     """
-    Count ``devices`` per ReconPro version in SQL, largest first; devices that
-    have not reported a version count as "Unknown" (an empty version). With
-    ``user`` and an empty ``search`` (``devices`` being all the registered
-    devices ``user`` may see), the counts come from the tally.
+    Count ``devices`` per ReconPro version, largest first; devices that have
+    not reported a version count as "Unknown" (an empty version). With
+    ``user`` and a search by the filters alone (or none), ``devices`` being
+    the registered devices ``user`` may see that it gives, the counts are
+    sums over ``device_figures``; otherwise one GROUP BY.
     """
-    if user is not None and (search is None or search.is_empty):
-        grouped = _tally_grouped(_tally_rows(user=user), "app_version")
-        rows = sorted(
-            ({"app_version": row["app_version"], "count": row["n"]} for row in grouped if row["n"]),
-            key=lambda row: (-row["count"], row["app_version"]),
-        )
+    search = search or DeviceSearch()
+    if user is not None and not search.has_boxes:
+        figures = figures or device_figures(user=user, search=search)
+        rows = sorted(figures.versions(search).items(), key=lambda row: (-row[1], row[0]))
     else:
         counted = devices.order_by().values("app_version").annotate(count=Count("id")).order_by("-count", "app_version")
-        rows = [dict(row) for row in counted]
-    total = sum(row["count"] for row in rows)
-    return [
-        VersionSlice(version=row["app_version"], count=row["count"], percent=100.0 * row["count"] / total)
-        for row in rows
-    ]
+        rows = [(row["app_version"], row["count"]) for row in counted]
+    total = sum(count for _, count in rows)
+    return [VersionSlice(version=version, count=count, percent=100.0 * count / total) for version, count in rows]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from backoffice.devices.services.registration import (
 from backoffice.devices.services.settings import _client_names, _device_as_shown
 from backoffice.notifications.services import outbox_email_obsolete
 from backoffice.organization.models import Team
+from backoffice.organization.services import team_lock_for_entering_devices
 from backoffice.tenancy.models import Company, User
 from backoffice.tenancy.permissions import WRITER_ROLES, require_role, require_team_writer
 
@@ -145,10 +146,10 @@ def devices_bulk_move(*, acting_user: User, ids: Sequence[int], team: Team) -> B
     Move the selected devices to ``team`` (a team the acting user may write).
     Devices on their team's default time zone take the new team's zone.
     """
-    require_team_writer(acting_user, team_id=team.pk)
-    company, locked = _lock_selection(acting_user=acting_user, ids=ids)
-    if team.company_id != company.pk:
+    if team.company_id != require_team_writer(acting_user, team_id=team.pk).pk:
         raise ValidationError({"team": "Select one of your company's teams."})
+    team_lock_for_entering_devices(team=team)
+    company, locked = _lock_selection(acting_user=acting_user, ids=ids)
     befores = [(device, _shown(device, device.team)) for device in locked]
     now = timezone.now()
     moving = [device.pk for device in locked if device.team_id != team.pk]

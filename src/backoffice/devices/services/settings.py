@@ -35,6 +35,7 @@ from backoffice.devices.services.registration import (
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_lock_free, license_lock_free_many
 from backoffice.organization.models import Client, Team
+from backoffice.organization.services import team_lock_for_entering_devices
 from backoffice.tenancy.choices import Functionality
 from backoffice.tenancy.models import User
 from backoffice.tenancy.permissions import require_team_writer
@@ -154,6 +155,7 @@ def device_add(
         company_id=company.pk, team=team, time_zone=time_zone, nickname=nickname, description=description
     )
     clean_recipients = _clean_recipients(recipients)
+    team_lock_for_entering_devices(team=team)
     checked = client_settings_clean(company=company, clients=clients or ClientSettings())
     allowed = functionality_clean(functionality_mode=functionality_mode, functionality=functionality)
 
@@ -245,6 +247,7 @@ def device_update(
     nickname = _clean_device_settings(
         company_id=device.company_id, team=team, time_zone=time_zone, nickname=nickname, description=description
     )
+    team_lock_for_entering_devices(team=team)
     locked = _lock_device(device, gone="This device was deleted meanwhile.")
     current = ClientSettings.of_device(locked)
     checked = client_settings_clean(company=locked.company, clients=clients or current, device=locked)
@@ -507,6 +510,7 @@ def devices_add_batch(
     allowed = functionality_clean(functionality_mode=functionality_mode, functionality=functionality)
     asked = len(names) or quantity
 
+    team_lock_for_entering_devices(team=team)
     licenses = license_lock_free_many(count=asked)
     if len(licenses) < asked and not (as_many_as_licenses and licenses):
         free = len(licenses)
