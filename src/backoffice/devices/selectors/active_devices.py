@@ -329,16 +329,9 @@ def _tally_visible(tally: QuerySet[DeviceLicenseTally], *, user: User) -> QueryS
 
 def device_registered_count(
     *, user: User, search: DeviceSearch | None = None, figures: "DeviceFigures | None" = None
-) -> int | None:
-    """
-    How many registered devices ``user`` may see that ``search`` gives,
-    summed from the tally (``device_figures``) when no search box is filled
-    (filters alone, or none); None when one is (the page then counts the
-    matches).
-    """
+) -> int:
+    """How many registered devices ``user`` may see that ``search`` gives, summed over ``device_figures``."""
     search = search or DeviceSearch()
-    if search.has_boxes:
-        return None
     figures = figures or device_figures(user=user, search=search)
     return figures.total(search)
 
@@ -402,17 +395,19 @@ def _grouped_by(name: str) -> Callable[[_Cell], Iterable[Any]]:
 @dataclass(frozen=True)
 class DeviceFigures:
     """
-    The registered devices ``user`` may see, in cells (``_Cell``), from one
-    statement: the license tally's rows (``DeviceLicenseTally``: every
-    device by team, platform, version and license state) and the devices
-    outside Online counted by the same key and their last-seen state (read
-    through the last-seen index; by license state only when the search has a
-    License status or Last seen filter, which need the two together). A
-    group's Online devices are its tally count less those outside. The
-    filters' counts, the total and the versions chart of a search by the
-    filters alone are sums over these cells: the cost follows the number of
-    cells and of the devices not seen lately, not the size of the fleet, and
-    the figures are exact (one snapshot).
+    The registered devices ``user`` may see that a search could give, in
+    cells (``_Cell``), from one statement. With no search box filled: the
+    license tally's rows (``DeviceLicenseTally``: every device by team,
+    platform, version and license state) and the devices outside Online
+    counted by the same key and their last-seen state (read through the
+    last-seen index; by license state only when the search has a License
+    status or Last seen filter, which need the two together); a group's
+    Online devices are its tally count less those outside. With a box (text
+    cannot be tallied): the devices the boxes match, counted the same way.
+    The total, the filters' counts and the versions chart are sums over these
+    cells: with no box the cost follows the number of cells and of the
+    devices not seen lately, not the size of the fleet; with one, the
+    matches, read once. The figures are exact (one snapshot).
     """
 
     tally: tuple[_Cell, ...]
@@ -474,35 +469,116 @@ _USUAL_STATE = STATES[0]
 def device_figures(
     *, user: User, search: DeviceSearch | None = None, now: datetime.datetime | None = None
 ) -> DeviceFigures:
-    """The cells of ``DeviceFigures`` for ``user`` at ``now``, enough for ``search``: one query."""
+    """
+    The cells of ``DeviceFigures`` for ``user`` at ``now``, enough for
+    ``search``, in one statement. With no search box filled: the license
+    tally's rows and the devices outside Online. With a box (text cannot be
+    tallied): the devices the boxes match (through the trigram indexes),
+    counted by the same key and their last-seen state.
+    """
     now = now or timezone.now()
-    day = timezone.localdate(now)
     search = search or DeviceSearch()
-    # The license state of a device outside Online matters only when the
-    # License status and Last seen choices meet (a filter of either set).
-    joint = bool(search.license_status or search.last_seen)
-    key = ("team_id", "team_name", "platform", "app_version", "app_version_key")
-    columns = (*key, "side", "held", "suspended", "expires", "seen", "seen_7", "seen_30", "count")
-    tally = (
-        _tally_visible(DeviceLicenseTally.objects.filter(n__gt=0), user=user)
-        .order_by()
-        .annotate(
-            team_name=F("team__name"),
-            side=Value(_TALLY_SIDE),
-            held=F("licensed"),
-            suspended=F("is_suspended"),
-            expires=F("expires_on"),
-            seen=Value(""),
-            seen_7=Value(False),
-            seen_30=Value(False),
-            count=F("n"),
+    registered = device_visible_queryset(user=user).filter(registered_at__isnull=False).order_by()
+    if search.has_boxes:
+        rows = _device_cells_query(registered.filter(_boxes_q(search)), side="matched", joint=True, now=now)
+    else:
+        # The license state of a device outside Online matters only when the
+        # License status and Last seen choices meet (a filter of either set).
+        joint = bool(search.license_status or search.last_seen)
+        outside = Q()
+        for state in STATES:
+            if state != _USUAL_STATE:
+                outside |= last_seen_q(state, now=now)
+        tally = (
+            _tally_visible(DeviceLicenseTally.objects.filter(n__gt=0), user=user)
+            .order_by()
+            .annotate(
+                team_name=F("team__name"),
+                side=Value(_TALLY_SIDE),
+                held=F("licensed"),
+                suspended=F("is_suspended"),
+                expires=F("expires_on"),
+                seen=Value(""),
+                seen_7=Value(False),
+                seen_30=Value(False),
+                count=F("n"),
+            )
+            .values_list(*_CELL_COLUMNS)
         )
-        .values_list(*columns)
+        rows = tally.union(
+            _device_cells_query(registered.filter(outside), side="outside", joint=joint, now=now), all=True
+        )
+    day = timezone.localdate(now)
+    tallied: dict[_CellKey, int] = {}
+    away: list[_Cell] = []
+    team_names: dict[int, str] = {}
+    for row in rows:
+        team_id, team_name, platform, version, version_key, side, held, suspended, expires, seen, seen_7, seen_30, n = (
+            row
+        )
+        if side != "outside":
+            team_names[team_id] = team_name
+        if held is None:
+            license = None
+        elif held:
+            license = tally_status_on(is_suspended=bool(suspended), expires_on=expires, day=day).value
+        else:
+            license = LICENSE_NONE
+        key: _CellKey = (team_id, platform, version, version_key, license)
+        if side in (_TALLY_SIDE, "matched"):
+            tallied[key] = tallied.get(key, 0) + n
+        if side == _TALLY_SIDE or seen == _USUAL_STATE:
+            continue
+        away.append(_cell(key, seen=seen, not_seen_7=bool(seen_7), not_seen_30=bool(seen_30), n=n))
+    return DeviceFigures(
+        tally=tuple(_cell(key, seen="", not_seen_7=False, not_seen_30=False, n=n) for key, n in tallied.items()),
+        outside=tuple(away),
+        team_names=team_names,
     )
-    outside = Q()
-    for state in STATES:
-        if state != _USUAL_STATE:
-            outside |= last_seen_q(state, now=now)
+
+
+# A cell's devices' team, platform, version, version key and license choice.
+type _CellKey = tuple[int, str, str, str, str | None]
+
+
+def _cell(key: _CellKey, *, seen: str, not_seen_7: bool, not_seen_30: bool, n: int) -> _Cell:
+    team_id, platform, version, version_key, license = key
+    return _Cell(
+        team_id=team_id,
+        platform=platform,
+        app_version=version,
+        app_version_key=version_key,
+        license=license,
+        seen=seen,
+        not_seen_7=not_seen_7,
+        not_seen_30=not_seen_30,
+        n=n,
+    )
+
+
+_CELL_COLUMNS = (
+    "team_id",
+    "team_name",
+    "platform",
+    "app_version",
+    "app_version_key",
+    "side",
+    "held",
+    "suspended",
+    "expires",
+    "seen",
+    "seen_7",
+    "seen_30",
+    "count",
+)
+
+
+def _device_cells_query(devices: QuerySet[Device], *, side: str, joint: bool, now: datetime.datetime) -> QuerySet:
+    """
+    ``devices`` counted by the cells' key (team, platform, version, license
+    state when ``joint``, else none) and last-seen state, as ``_CELL_COLUMNS``
+    rows. A side other than "outside" names the teams.
+    """
     license_state = (
         {
             "held": ExpressionWrapper(Q(license__isnull=False), output_field=BooleanField()),
@@ -516,54 +592,21 @@ def device_figures(
             "expires": Value(None, output_field=DateField()),
         }
     )
-    away = (
-        device_visible_queryset(user=user)
-        .filter(registered_at__isnull=False)
-        .filter(outside)
-        .order_by()
-        .annotate(
-            team_name=Value(""),  # the tally's rows name every team
-            side=Value("outside"),
+    return (
+        devices.annotate(
+            team_name=Value("") if side == "outside" else F("team__name"),  # outside: the tally names every team
+            side=Value(side),
             **license_state,
             seen=Case(
-                *(When(last_seen_q(state, now=now), then=Value(state)) for state in STATES if state != _USUAL_STATE),
-                output_field=CharField(),
+                *(When(last_seen_q(state, now=now), then=Value(state)) for state in STATES), output_field=CharField()
             ),
             seen_7=Case(When(last_seen_filter_q(NOT_SEEN_7_DAYS, now=now), then=True), default=False),
             seen_30=Case(When(last_seen_filter_q(NOT_SEEN_30_DAYS, now=now), then=True), default=False),
         )
-        .values(*columns[:-1])
+        .values(*_CELL_COLUMNS[:-1])
         .annotate(count=Count("id"))
-        .values_list(*columns)
+        .values_list(*_CELL_COLUMNS)
     )
-    tallied: list[_Cell] = []
-    away_cells: list[_Cell] = []
-    team_names: dict[int, str] = {}
-    for row in tally.union(away, all=True):
-        team_id, team_name, platform, version, version_key, side, held, suspended, expires, seen, seen_7, seen_30, n = (
-            row
-        )
-        if side == _TALLY_SIDE:
-            team_names[team_id] = team_name
-        if held is None:
-            license = None
-        elif held:
-            license = tally_status_on(is_suspended=bool(suspended), expires_on=expires, day=day).value
-        else:
-            license = LICENSE_NONE
-        cell = _Cell(
-            team_id=team_id,
-            platform=platform,
-            app_version=version,
-            app_version_key=version_key,
-            license=license,
-            seen=seen,
-            not_seen_7=bool(seen_7),
-            not_seen_30=bool(seen_30),
-            n=n,
-        )
-        (tallied if side == _TALLY_SIDE else away_cells).append(cell)
-    return DeviceFigures(tally=tuple(tallied), outside=tuple(away_cells), team_names=team_names)
 
 
 def device_search_q(search: DeviceSearch, *, now: datetime.datetime | None = None) -> Q:
@@ -658,47 +701,12 @@ def device_filters(
     """
     The filters beside the Search pane, each choice with the number of
     registered devices it would give combined with the rest of the search:
-    the boxes and every other filter, not the filter's own choice.
-
-    With no box filled (filters alone, or none) the counts are sums over
-    ``device_figures`` (one query for the page). With a box, one query per
-    filter over the devices the boxes match (through the trigram indexes):
-    team, platform and version with GROUP BY, license status and last seen
-    with one conditional count per choice. Choices that give nothing are
-    left out, except the one selected.
+    the boxes and every other filter, not the filter's own choice. Sums over
+    ``device_figures`` (one query for the page's counts, total and chart).
+    Choices that give nothing are left out, except the one selected.
     """
-    now = now or timezone.now()
-    day = timezone.localdate(now)
-    if not search.has_boxes:
-        figures = figures or device_figures(user=user, search=search, now=now)
-        return _filters_from_figures(search, figures)
-    boxes = _boxes_q(search)
-    # The boxes apply to every count: they narrow the rows read, the filters
-    # other than the one counted select among them.
-    matching = device_visible_queryset(user=user).filter(registered_at__isnull=False).order_by().filter(boxes)
-
-    def rest(name: str) -> Q:
-        return _filters_q(search, tuple(other for other in FILTERS if other != name), now=now)
-
-    def grouped(name: str, *columns: str) -> list[dict[str, Any]]:
-        return list(matching.filter(rest(name)).values(*columns).annotate(n=Count("id")))
-
-    teams = [(row["team_id"], row["team__name"], row["n"]) for row in grouped(FILTER_TEAM, "team_id", "team__name")]
-    platforms = [(row["platform"], row["n"]) for row in grouped(FILTER_PLATFORM, "platform")]
-    versions = [
-        (row["app_version"], row["app_version_key"], row["n"])
-        for row in grouped(FILTER_VERSION, "app_version", "app_version_key")
-    ]
-    by_choice = {}
-    for name, choices, choice_q in (
-        (FILTER_LICENSE, LICENSE_FILTER_CHOICES, lambda value: license_filter_q(value, day=day)),
-        (FILTER_LAST_SEEN, LAST_SEEN_FILTER_CHOICES, lambda value: last_seen_filter_q(value, now=now)),
-    ):
-        counts = matching.filter(rest(name)).aggregate(
-            **{f"c{index}": Count("id", filter=choice_q(value)) for index, (value, _) in enumerate(choices)}
-        )
-        by_choice[name] = {value: counts[f"c{index}"] or 0 for index, (value, _) in enumerate(choices)}
-    return _filters_of(search, teams, platforms, versions, by_choice)
+    figures = figures or device_figures(user=user, search=search, now=now)
+    return _filters_from_figures(search, figures)
 
 
 def _filters_from_figures(search: DeviceSearch, figures: DeviceFigures) -> list[Filter]:
@@ -786,12 +794,12 @@ def device_version_breakdown(
     """
     Count ``devices`` per ReconPro version, largest first; devices that have
     not reported a version count as "Unknown" (an empty version). With
-    ``user`` and a search by the filters alone (or none), ``devices`` being
-    the registered devices ``user`` may see that it gives, the counts are
-    sums over ``device_figures``; otherwise one GROUP BY.
+    ``user`` (``devices`` being the registered devices ``user`` may see that
+    ``search`` gives), the counts are sums over ``device_figures``; otherwise
+    one GROUP BY.
     """
     search = search or DeviceSearch()
-    if user is not None and not search.has_boxes:
+    if user is not None:
         figures = figures or device_figures(user=user, search=search)
         rows = sorted(figures.versions(search).items(), key=lambda row: (-row[1], row[0]))
     else:

@@ -120,9 +120,9 @@ def active_devices(request: CompanyRequest) -> HttpResponse:
         if search.rejected:
             messages.warning(request, _filters_rejected_message(search.rejected))
     devices = device_registered_list(user=request.user, search=search, sort=state.sort, descending=state.descending)
-    # The counts, the total and the chart of a search by the filters alone
-    # are sums over the tally's cells: read once for the page.
-    figures = None if search.has_boxes else device_figures(user=request.user, search=search)
+    # The total, the filters' counts and the chart are sums over these cells:
+    # read once for the page.
+    figures = device_figures(user=request.user, search=search)
     total = device_registered_count(user=request.user, search=search, figures=figures)
     page = device_page(devices, request.GET.get("page"), per_page=state.per_page, count=total)
     context = {
