@@ -6,8 +6,9 @@ bare `GET /health` measured in the same run on the same machine (DESIGN §1).
 
 It starts a throwaway PostgreSQL and Redis (scripts/with-postgres.sh,
 scripts/with-redis.sh; the servers use Redis as production does with several
-app servers: the shared cache and company generations, so a credential seen
-before is checked against one Redis counter instead of read), migrates it,
+app servers: the shared cache and company generations, pushed to each
+process, so a credential seen before is checked against the generation in
+the process's memory; due check-ins are handed to Redis in batches), migrates it,
 creates registered devices with credentials, starts gunicorn on the loopback
 interface and drives it from separate load-generator processes that keep
 their HTTP/1.1 connections open, each cycling through its own share of the

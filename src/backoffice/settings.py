@@ -276,6 +276,16 @@ RATE_LIMIT_REDIS_URL = redis_url_from_env("RATE_LIMIT_REDIS_URL")
 GENERATIONS_REDIS_URL = redis_url_from_env("GENERATIONS_REDIS_URL")
 # How long a request waits for Redis before it reads the database instead.
 GENERATIONS_REDIS_TIMEOUT_SECONDS = float(os.environ.get("GENERATIONS_REDIS_TIMEOUT_SECONDS", "0.5"))
+# Pushed generations (core.generations, "Pushed generations"): each process
+# that reads generations keeps them in memory from a Redis subscription, and
+# a committed change answers only once every live process applied its bump
+# (or its lease ran out, after which that process reads Redis again). "0"
+# reads the counters from Redis on every call instead.
+GENERATIONS_PUSH = env_bool("GENERATIONS_PUSH", True)
+# A process's lease: how long its copy of the generations serves after its
+# subscription last proved itself (a tick it sent came back), and the longest
+# a change waits for a process that stopped answering.
+GENERATIONS_PUSH_LEASE_SECONDS = float(os.environ.get("GENERATIONS_PUSH_LEASE_SECONDS", "1.0"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -385,15 +395,18 @@ CHECK_IN_HISTORY_RETENTION_DAYS = int(os.environ.get("CHECK_IN_HISTORY_RETENTION
 # kept in Redis and written in batches by the outbox worker (every pass)
 # instead of one UPDATE per check-in; 0 writes every check-in at once.
 CHECK_IN_BUFFER = env_bool("CHECK_IN_BUFFER", True)
+# Each process first keeps its buffered check-ins in memory and hands them to
+# Redis in one round trip this often (Fleet's way); 0 hands each at once. A
+# process that dies loses at most this long of last-seen times, never data a
+# user saved.
+CHECK_IN_LOCAL_FLUSH_SECONDS = float(os.environ.get("CHECK_IN_LOCAL_FLUSH_SECONDS", "0.5"))
 # Audit events are kept this long (two years by default), then pruned by the worker.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
 # How long a check-in may answer with a remembered configuration ETag: changes
 # of employees and clients reach devices within this time (at once on GET /config).
 CONFIG_ETAG_CACHE_SECONDS = int(os.environ.get("CONFIG_ETAG_CACHE_SECONDS", "60"))
-# With company generations (GENERATIONS_REDIS_URL) those changes bump the
-# company's generation instead, and a remembered ETag serves until one does,
-# for at most this long.
-CONFIG_ETAG_KEEP_SECONDS = int(os.environ.get("CONFIG_ETAG_KEEP_SECONDS", "86400"))
+# With company generations (GENERATIONS_REDIS_URL) the ETag names the
+# company's generation instead, and changes at once (docs/device-api.md).
 # The device API's credential look-up is a prepared statement on PostgreSQL;
 # turn off (0) behind a connection pooler that cannot keep prepared statements.
 DEVICE_API_PREPARED_LOOKUP = env_bool("DEVICE_API_PREPARED_LOOKUP", True)
@@ -406,6 +419,10 @@ DEVICE_API_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("DEVICE_API_CREDENTIAL_
 DEVICE_API_CREDENTIAL_CACHE_ENTRIES = int(os.environ.get("DEVICE_API_CREDENTIAL_CACHE_ENTRIES", "20000"))
 # Largest request body the device API reads; every valid request is far smaller.
 DEVICE_API_MAX_BODY_BYTES = int(os.environ.get("DEVICE_API_MAX_BODY_BYTES", "16384"))
+# A well-formed check-in is answered without Ninja's per-operation machinery
+# (device_api.api.check_in_direct; every other call and every error still goes
+# through the Ninja operation); 0 sends every check-in through the operation.
+DEVICE_API_DIRECT_CHECK_INS = env_bool("DEVICE_API_DIRECT_CHECK_INS", True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

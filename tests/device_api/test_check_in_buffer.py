@@ -8,12 +8,15 @@ moves last-seen back; a write that fails keeps its entries for the next pass.
 
 import datetime
 import threading
+import time
 
 import pytest
 from django.db import connection, connections, transaction
 from django.test import Client as HttpClient
 from django.utils import timezone
 
+from backoffice.core.generations import generations_serving
+from backoffice.device_api.selectors import _HELD
 from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn
 from backoffice.devices.services import device_delete
 from backoffice.devices.services.check_ins import (
@@ -21,6 +24,7 @@ from backoffice.devices.services.check_ins import (
     PENDING_KEY,
     check_in_buffer,
     check_ins_flush,
+    check_ins_hand_over,
     check_ins_housekeeping,
 )
 from backoffice.notifications.services import worker_tasks_run
@@ -229,3 +233,53 @@ def test_check_ins_buffered_while_two_workers_flush_end_at_the_latest_time():
             assert Device.objects.get(pk=device.pk).last_check_in_at == latest[device.pk]
             slots = [row.at.replace(minute=0, second=0, microsecond=0) for row in samples(device.pk)]
             assert len(slots) == len(set(slots))
+
+
+def _wait_until(check, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_due_check_in_waits_in_memory_then_in_redis(http, registered, settings, credential_cache):
+    """The process keeps the time and its thread hands it to Redis within one interval; the worker writes it."""
+    settings.CHECK_IN_LOCAL_FLUSH_SECONDS = 0.2
+    seen_long_ago(registered)
+    assert check_in(http, registered.credential).status_code == 200  # starts the watcher
+    _wait_until(generations_serving)
+    check_ins_hand_over()
+    key = f"{PENDING_KEY}{registered.device.company_id}"
+    credential_cache.delete(key)
+    seen_long_ago(registered)
+    _HELD.clear()  # the copy read again: last-seen two hours ago, so the check-in is due
+    assert check_in(http, registered.credential).status_code == 200
+    assert not credential_cache.exists(key)  # in this process's memory
+    _wait_until(lambda: credential_cache.hexists(key, str(registered.device.pk)), seconds=5)
+    assert check_ins_flush() == (1, 1)
+
+
+def test_a_failed_hand_over_keeps_the_times_and_check_ins_write_through_meanwhile(
+    http, registered, settings, credential_cache
+):
+    settings.CHECK_IN_LOCAL_FLUSH_SECONDS = 30  # the thread stays out of the way: hand-overs by hand
+    seen_long_ago(registered)
+    assert check_in(http, registered.credential).status_code == 200
+    _wait_until(generations_serving)
+    check_ins_hand_over()
+    key = f"{PENDING_KEY}{registered.device.company_id}"
+    credential_cache.delete(key)
+    device = stored(registered.device.pk)
+    first = timezone.now() - datetime.timedelta(minutes=30)
+    assert check_in_buffer(device=device, now=first)
+    url = settings.GENERATIONS_REDIS_URL
+    settings.GENERATIONS_REDIS_URL = "redis://127.0.0.1:9/0"  # Redis goes away
+    assert check_ins_hand_over() == 0  # failed: kept in memory
+    settings.GENERATIONS_REDIS_URL = url  # and comes back
+    later = timezone.now() - datetime.timedelta(minutes=20)
+    assert check_in_buffer(device=device, now=later)  # written through to Redis while the hand-over failed
+    assert int(credential_cache.hget(key, str(device.pk))) == int(later.timestamp() * 1_000_000)
+    assert check_ins_hand_over() == 1  # the older time from memory, which does not move it back
+    assert int(credential_cache.hget(key, str(device.pk))) == int(later.timestamp() * 1_000_000)
+    assert check_ins_flush() == (1, 1)
+    assert stored(device.pk).last_check_in_at == later

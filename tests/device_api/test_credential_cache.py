@@ -12,12 +12,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backoffice.core.generations import generations_serving
 from backoffice.device_api.selectors import _HELD
 from backoffice.device_api.services import device_document_record
 from backoffice.devices.clients import ClientSettings
 from backoffice.devices.models import Device
 from backoffice.devices.services import device_delete, device_update
-from backoffice.devices.services.check_ins import PENDING_KEY
+from backoffice.devices.services.check_ins import PENDING_KEY, check_ins_hand_over
 from backoffice.documents.models import Document
 from backoffice.licensing.models import License
 from backoffice.licensing.services import license_suspend, license_unsuspend
@@ -36,6 +37,13 @@ def credential_cache(request, settings):
     """Only with the cache on (overrides the directory's two modes)."""
     with generations_on(settings) as client:
         yield client
+
+
+def wait_until(check, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def check_in(http, credential):
@@ -68,13 +76,32 @@ def test_a_device_deleted_in_this_process_is_refused_at_its_next_call(http, regi
     assert queries == 1
 
 
-def test_a_vanished_counter_reads_the_database_again(http, registered, credential_cache):
+def test_a_vanished_counter_reads_the_database_again_without_pushed_generations(
+    http, registered, credential_cache, settings
+):
+    settings.GENERATIONS_PUSH = False
     warm(http, registered.credential)
     credential_cache.flushdb()
     _, queries = check_in(http, registered.credential)
-    assert queries == 3  # the look-up, and the configuration (employees, clients) for its ETag
+    assert queries == 1  # the look-up (the configuration's ETag is its name: nothing computed)
     _, queries = check_in(http, registered.credential)
     assert queries == 0
+
+
+def test_vanished_counters_serve_the_copy_until_the_next_change(http, registered, credential_cache, company_a):
+    """
+    With pushed generations, Redis losing its keys changes nothing a copy
+    shows: it serves on; the next change restarts the counter from a random
+    value, published like any bump, and the copy is refused at once.
+    """
+    warm(http, registered.credential)
+    credential_cache.flushdb()
+    response, queries = check_in(http, registered.credential)
+    assert (response.status_code, queries) == (200, 0)
+    with company_scope(company_a):
+        device_delete(device=Device.objects.get(pk=registered.device.pk), acting_user=make_user(company_a))
+    response, _ = check_in(http, registered.credential)
+    assert response.status_code == 401
 
 
 def test_an_unreachable_redis_reads_the_database_on_every_call(http, registered, settings, company_a):
@@ -195,8 +222,33 @@ def redis_calls(client) -> dict[str, int]:
     return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("mget", "evalsha", "eval", "get")}
 
 
-def test_a_due_check_in_of_a_held_credential_is_one_redis_round_trip(http, registered, settings, credential_cache):
+def test_a_due_check_in_of_a_held_credential_costs_no_round_trip(http, registered, settings, credential_cache):
+    """With pushed generations and the hand-over in memory: no Redis command, no query, until the hand-over."""
+    settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 0  # every check-in is due
+    settings.CHECK_IN_LOCAL_FLUSH_SECONDS = 30  # the hand-over thread stays out of the way
+    warm(http, registered.credential)
+    wait_until(generations_serving)
+    check_ins_hand_over()
+    pending_key = f"{PENDING_KEY}{registered.device.company_id}"
+    credential_cache.delete(pending_key)
+    before = credential_cache.info("commandstats")
+    response, queries = check_in(http, registered.credential)
+    after = credential_cache.info("commandstats")
+    assert response.status_code == 200
+    assert queries == 0
+    # The watcher's own ticks run meanwhile; the request sent nothing else.
+    for name in ("mget", "get", "hset", "eval"):
+        assert after.get(f"cmdstat_{name}", {}).get("calls", 0) == before.get(f"cmdstat_{name}", {}).get("calls", 0)
+    assert not credential_cache.exists(pending_key)
+    assert check_ins_hand_over() == 1
+    assert credential_cache.hget(pending_key, str(registered.device.pk)) is not None
+
+
+def test_a_due_check_in_of_a_held_credential_is_one_redis_round_trip_without_pushed_generations(
+    http, registered, settings, credential_cache
+):
     """The generations check and the buffered write are one script: no MGET, no query."""
+    settings.GENERATIONS_PUSH = False
     settings.CHECK_IN_WRITE_INTERVAL_SECONDS = 0  # every check-in is due
     warm(http, registered.credential)
     check_in(http, registered.credential)  # loads the script into Redis

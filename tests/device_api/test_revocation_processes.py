@@ -9,6 +9,7 @@ other process, and the next call to the first one is refused.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -64,10 +65,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def other_process(credential_cache, settings):
+def other_process(other_process_with_pid):
+    return other_process_with_pid[0]
+
+
+@pytest.fixture
+def other_process_with_pid(credential_cache, settings):
     """
-    The base URL of a second app process on the test database, with the
-    credential cache on when this process has it on (the same Redis).
+    The base URL and process id of a second app process on the test
+    database, with the credential cache on when this process has it on (the
+    same Redis, pushed generations included).
     """
     db = connection.settings_dict
     url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT']}/{db['NAME']}"
@@ -95,7 +102,7 @@ def other_process(credential_cache, settings):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise AssertionError("the second app process did not start")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -217,3 +224,31 @@ def test_the_other_process_holds_its_copy_only_while_the_company_generation_stan
         license = License.objects.get(device=pending.device.pk)
     license_suspend(acting_user=OPERATOR_COMMAND, license=license)
     assert check_in_there(other_process, credential).status_code == 403
+
+
+def test_a_device_deleted_while_the_other_process_is_stalled_is_refused_when_it_runs_again(
+    other_process_with_pid, setup, credential_cache
+):
+    """
+    The other process is stopped (SIGSTOP) while it holds the credential, as a
+    process stalls in a long pause: the deletion answers only once that
+    process's lease ran out (it cannot acknowledge), and the very first call
+    it serves when it runs again is refused, whether or not its watcher has
+    caught up with the bump meanwhile.
+    """
+    base, pid = other_process_with_pid
+    company, team = setup
+    pending = make_pending(company, team)
+    credential = register(HttpClient(), pending.code).json()["credential"]
+    for _ in range(3):
+        assert check_in_there(base, credential).status_code == 200
+    admin = make_user(company, Role.ADMINISTRATOR, email="stalled@processes.example")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with company_scope(company):
+            device_delete(device=Device.objects.get(pk=pending.device.pk), acting_user=admin)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    refused = check_in_there(base, credential)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "credential_invalid"

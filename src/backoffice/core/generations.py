@@ -26,11 +26,31 @@ failed for at most the reader's own expiry (``DEVICE_API_CREDENTIAL_CACHE_SECOND
 A counter that vanished (Redis restarted empty) is recreated from a random
 value, so no copy tagged before can match it. Nothing here counts or locks
 across companies: each counter is one company's.
+
+Pushed generations (``GENERATIONS_PUSH``, on by default): a process that
+reads generations runs a watcher, a thread subscribed to every bump, which
+keeps the generations it learned in memory, so that a read costs no round
+trip. Every bump is published by the script that increments the counter; a
+bump made after a commit returns only once every live watcher has applied it
+and said so, or once that watcher's lease ran out. A watcher's lease is
+renewed by a tick it publishes to itself: a tick that came back proves that
+every bump published before it was applied (one connection delivers in
+order), and the watcher's copy serves only until shortly before the lease
+that tick renewed runs out, so a watcher that stalls, loses its connection or
+dies stops serving its copy before any change waiting for it answers.
+Watchers and their leases live in Redis beside a registry mark set when the
+registry was (re)created: for a lease's length after that, a change waits the
+whole lease, since a watcher from before Redis lost its state may not know
+yet (docs/architecture.md, "Pushed generations").
 """
 
+import atexit
+import contextlib
 import logging
+import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -101,13 +121,330 @@ def generation_text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# Pushed generations: the channel every bump is published on, the registry
+# mark (when the watchers' registry was created, Redis time in ms), the
+# watchers' leases (a sorted set: token -> expiry, Redis time in ms), and the
+# prefixes of a watcher's own tick channel and of a change's acknowledgements.
+CHANNEL = "company-generation-bumps"
+REGISTRY_KEY = "company-generation-registry"
+WATCHERS_KEY = "company-generation-watchers"
+TICK_PREFIX = "company-generation-tick:"
+ACK_PREFIX = "company-generation-ack:"
+# A watcher ticks this many times per lease, and serves its copy until this
+# share of the lease after the tick it last saw come back was sent.
+TICKS_PER_LEASE = 5
+SERVING_SHARE = 0.8
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local created = tonumber(redis.call('GET', KEYS[1]))
+if not created then
+  redis.call('SET', KEYS[1], now)
+  created = now
+end
+"""
+
+# KEYS: registry, watchers, then the counters; ARGV: the acknowledgement key,
+# then for each counter its random start and its label ("company:kind").
+# Publishes one message for all the counters ("ack key|company:kind:value;..."),
+# which a watcher applies whole before it acknowledges. Returns Redis's time,
+# the registry's, and the live leases.
+BUMP_SCRIPT = (
+    _NOW_MS
+    + """
+local bumped = {}
+for i = 3, #KEYS do
+  local j = 2 + (i - 3) * 2
+  redis.call('SET', KEYS[i], ARGV[j], 'NX')
+  redis.call('INCR', KEYS[i])
+  -- As text: a Lua number would round a 62-bit counter.
+  bumped[#bumped + 1] = ARGV[j + 1] .. ':' .. redis.call('GET', KEYS[i])
+end
+redis.call('PUBLISH', '"""
+    + CHANNEL
+    + """', ARGV[1] .. '|' .. table.concat(bumped, ';'))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return {now, created, redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')}
+"""
+)
+
+# KEYS: registry, watchers; ARGV: token, lease in ms, tick channel, the tick's payload.
+TICK_SCRIPT = (
+    _NOW_MS
+    + """
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return created
+"""
+)
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """Where a watcher stood before a read: its connection (epoch) and the bumps it had applied (seq)."""
+
+    epoch: int
+    seq: int
+
+
+class _Watcher:
+    """
+    This process's subscription to the bumps of one Redis: the generations it
+    learned (company -> ``Generations``), kept current by the bumps it
+    receives, and served while its lease holds (see the module's docstring).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pid = os.getpid()
+        self.token = secrets.token_hex(12)
+        self.lock = threading.Lock()
+        self.values: dict[int, Generations] = {}
+        self.touched: dict[int, int] = {}  # company -> seq of the last bump applied for it
+        self.seq = 0
+        self.epoch = 0
+        self.subscribed = False
+        self.serves_until = 0.0  # monotonic
+        self.commands: Any = None
+        self.thread = threading.Thread(target=self._run, name="generation-watcher", daemon=True)
+
+    # -- read side (request threads) -----------------------------------------
+
+    def serving(self) -> bool:
+        return self.subscribed and time.monotonic() < self.serves_until
+
+    def current(self, company_id: int) -> Generations | None:
+        """The company's generations from memory, or None (not learned, or the lease no longer holds)."""
+        if not self.serving():
+            return None
+        return self.values.get(company_id)
+
+    def mark(self) -> _Mark | None:
+        """Where the watcher stands before a read of Redis or of the database; None while unsubscribed."""
+        if not self.subscribed:
+            return None
+        return _Mark(epoch=self.epoch, seq=self.seq)
+
+    def as_of(self, company_id: int, mark: _Mark | None) -> Generations | None:
+        """
+        The company's generations as they stood at ``mark``: the ones in
+        memory, provided no bump of the company was applied since and the
+        lease holds; else None.
+        """
+        if mark is None or not self.serving():
+            return None
+        with self.lock:
+            if self.epoch != mark.epoch or self.touched.get(company_id, -1) > mark.seq:
+                return None
+            return self.values.get(company_id)
+
+    def learn(self, company_id: int, generations: Generations, mark: _Mark | None) -> None:
+        """
+        Keep ``generations``, read from Redis after ``mark``: a bump applied
+        since is newer (or the same), and a later one will be applied over it.
+        """
+        if mark is None:
+            return
+        with self.lock:
+            if self.epoch == mark.epoch and self.touched.get(company_id, -1) <= mark.seq:
+                self.values[company_id] = generations
+
+    def forget(self) -> None:
+        with self.lock:
+            self.values.clear()
+            self.seq += 1
+            self.touched.clear()
+
+    # -- the watcher's thread ------------------------------------------------
+
+    def _run(self) -> None:
+        failing = False
+        while True:
+            try:
+                self._serve()
+            except Exception:  # noqa: BLE001 - any failure: stop serving, connect again
+                if not failing:
+                    logger.warning("Generation watcher lost Redis; this process reads generations from Redis meanwhile")
+                failing = True
+            self._unsubscribed()
+            time.sleep(min(1.0, settings.GENERATIONS_PUSH_LEASE_SECONDS))
+
+    def _unsubscribed(self) -> None:
+        with self.lock:
+            self.subscribed = False
+            self.serves_until = 0.0
+            self.values.clear()
+            self.touched.clear()
+
+    def _serve(self) -> None:
+        import redis
+
+        timeout = settings.GENERATIONS_REDIS_TIMEOUT_SECONDS
+        lease = settings.GENERATIONS_PUSH_LEASE_SECONDS
+        commands = redis.Redis.from_url(self.url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        listener = redis.Redis.from_url(self.url, socket_timeout=lease, socket_connect_timeout=timeout)
+        pubsub = listener.pubsub()
+        tick_channel = f"{TICK_PREFIX}{self.token}"
+        tick = commands.register_script(TICK_SCRIPT)
+        try:
+            pubsub.subscribe(CHANNEL, tick_channel)
+            confirmed = 0
+            while confirmed < 2:
+                message = pubsub.get_message(timeout=lease)
+                if message is None:
+                    raise TimeoutError("no subscription confirmation")
+                confirmed += message["type"] == "subscribe"
+            with self.lock:
+                self.epoch += 1
+                self.values.clear()
+                self.touched.clear()
+                self.subscribed = True
+            self.commands = commands
+            interval = lease / TICKS_PER_LEASE
+            next_tick = 0.0
+            while True:
+                now = time.monotonic()
+                if now >= next_tick:
+                    tick(
+                        keys=[REGISTRY_KEY, WATCHERS_KEY],
+                        args=[self.token, int(lease * 1000), tick_channel, repr(now)],
+                    )
+                    next_tick = now + interval
+                message = pubsub.get_message(timeout=max(0.0, next_tick - time.monotonic()))
+                if message is None or message["type"] != "message":
+                    continue
+                data = generation_text(message["data"])
+                if generation_text(message["channel"]) == tick_channel:
+                    self.serves_until = max(self.serves_until, float(data) + lease * SERVING_SHARE)
+                else:
+                    self._apply(data, commands)
+        finally:
+            self.commands = None
+            with contextlib.suppress(Exception):  # the lease runs out by itself
+                commands.zrem(WATCHERS_KEY, self.token)
+            pubsub.close()
+            listener.close()
+            commands.close()
+
+    def _apply(self, data: str, commands: Any) -> None:
+        """Apply one bump ("ack key|company:kind:value;...") whole, then acknowledge it."""
+        ack, _, bumped = data.partition("|")
+        with self.lock:
+            self.seq += 1
+            for item in bumped.split(";"):
+                company, kind, value = item.split(":", 2)
+                company_id = int(company)
+                self.touched[company_id] = self.seq
+                known = self.values.get(company_id)
+                if known is None:
+                    continue
+                if kind == DEVICES:
+                    self.values[company_id] = Generations(devices=value, config=known.config)
+                elif kind == CONFIG:
+                    self.values[company_id] = Generations(devices=known.devices, config=value)
+        if ack:
+            with commands.pipeline(transaction=False) as pipe:
+                pipe.rpush(ack, self.token)
+                pipe.expire(ack, 30)
+                pipe.execute()
+
+    def leave(self) -> None:
+        """Give up the lease at once (process exit), so that no change waits for it."""
+        commands = self.commands
+        if commands is not None:
+            with contextlib.suppress(Exception):  # the lease runs out by itself
+                commands.zrem(WATCHERS_KEY, self.token)
+
+
+_watchers: dict[str, _Watcher] = {}
+
+
+def _watcher() -> _Watcher | None:
+    """This process's watcher of ``GENERATIONS_REDIS_URL``, started on first use; None with pushing off."""
+    url = settings.GENERATIONS_REDIS_URL
+    if not url or not settings.GENERATIONS_PUSH:
+        return None
+    watcher = _watchers.get(url)
+    if watcher is not None and watcher.pid == os.getpid():
+        return watcher
+    with _clients_lock:
+        watcher = _watchers.get(url)
+        if watcher is None or watcher.pid != os.getpid():  # none yet, or inherited through a fork
+            watcher = _Watcher(url)
+            _watchers[url] = watcher
+            watcher.thread.start()
+    return watcher
+
+
+@atexit.register
+def _leave_all() -> None:
+    for watcher in list(_watchers.values()):
+        if watcher.pid == os.getpid():
+            watcher.leave()
+
+
+def local_generations_forget() -> None:
+    """Drop every generation this process learned (they are learned again from Redis at the next read)."""
+    for watcher in list(_watchers.values()):
+        watcher.forget()
+
+
+def generations_serving() -> bool:
+    """Whether this process's watcher serves (its subscription proved itself within its lease)."""
+    watcher = _watcher()
+    return watcher is not None and watcher.serving()
+
+
+def company_generations_held(company_id: int) -> Generations | None:
+    """The company's generations when this process's watcher holds them and serves (no round trip), else None."""
+    watcher = _watcher()
+    return None if watcher is None else watcher.current(company_id)
+
+
+def generations_mark() -> _Mark | None:
+    """
+    Where this process's watcher stands, taken before a read whose result is
+    to be tagged with a generation learned only afterwards
+    (``company_generations_as_of``); None without a subscribed watcher.
+    """
+    watcher = _watcher()
+    return None if watcher is None else watcher.mark()
+
+
+def company_generations_as_of(company_id: int, mark: _Mark | None) -> Generations | None:
+    """
+    The company's generations as they stood when ``mark`` was taken, from
+    memory, without a round trip; None when the watcher cannot tell (the
+    company not learned, a bump of it applied since, the lease not holding).
+    """
+    watcher = _watcher()
+    return None if watcher is None else watcher.as_of(company_id, mark)
+
+
 def company_generations(company_id: int) -> Generations | None:
     """
     The company's current generations, or None when they cannot be read (no
     Redis configured, or Redis not answering): the caller then keeps no copy.
-    One round trip (``MGET``); a missing counter is created first (``SET NX``
-    from a random value), which costs a second one.
+    From this process's watcher when it holds them and its lease holds (no
+    round trip); else one round trip (``MGET``), whose answer the watcher then
+    keeps. A missing counter is created first (``SET NX`` from a random
+    value), which costs a second one.
     """
+    watcher = _watcher()
+    mark = None
+    if watcher is not None:
+        known = watcher.current(company_id)
+        if known is not None:
+            return known
+        mark = watcher.mark()
+    generations = _company_generations_read(company_id)
+    if watcher is not None and generations is not None:
+        watcher.learn(company_id, generations, mark)
+    return generations
+
+
+def _company_generations_read(company_id: int) -> Generations | None:
     client = _client()
     if client is None:
         return None
@@ -136,19 +473,26 @@ def company_generation(company_id: int) -> str | None:
 
 
 def _bump_now(kinds: tuple[str, ...], company_ids: frozenset[int]) -> None:
+    """
+    Bump (and publish) the ``kinds`` generations of ``company_ids`` in one
+    script; return only once every live watcher applied the bumps, or its
+    lease ran out (``_await_watchers``).
+    """
     client = _client()
     if client is None or not company_ids:
         return
+    keys = [REGISTRY_KEY, WATCHERS_KEY]
+    args: list[Any] = [f"{ACK_PREFIX}{secrets.token_hex(12)}"]
+    for company_id in sorted(company_ids):
+        for kind in kinds:
+            keys.append(generation_key(kind, company_id))
+            # A counter that vanished restarts from a random value, never
+            # from 1, which a copy held from before could carry.
+            args += [secrets.randbits(62), f"{company_id}:{kind}"]
     for attempt in (1, 2):
         try:
-            with client.pipeline(transaction=False) as pipe:
-                for company_id in sorted(company_ids):
-                    for kind in kinds:
-                        # A counter that vanished restarts from a random value,
-                        # never from 1, which a copy held from before could carry.
-                        pipe.set(generation_key(kind, company_id), secrets.randbits(62), nx=True)
-                        pipe.incr(generation_key(kind, company_id))
-                pipe.execute()
+            now, created, leases = _script(client, BUMP_SCRIPT)(keys=keys, args=args)
+            _await_watchers(client, args[0], int(now), int(created), leases)
             return
         except Exception:  # noqa: BLE001 - a failed bump must not undo a committed change
             if attempt == 2:
@@ -157,6 +501,45 @@ def _bump_now(kinds: tuple[str, ...], company_ids: frozenset[int]) -> None:
                     ", ".join(str(c) for c in sorted(company_ids)),
                     settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS,
                 )
+
+
+_scripts: dict[tuple[int, str], Any] = {}
+
+
+def _script(client: Any, source: str) -> Any:
+    """``source`` registered on ``client`` (run by its SHA, loaded again if Redis lost it)."""
+    key = (id(client), source)
+    script = _scripts.get(key)
+    if script is None:
+        script = _scripts[key] = client.register_script(source)
+    return script
+
+
+def _await_watchers(client: Any, ack_key: str, now_ms: int, created_ms: int, leases: list[Any]) -> None:
+    """
+    Wait until every watcher whose lease was live at the bump acknowledged
+    it on ``ack_key``, or its lease ran out; and, when the registry is younger
+    than a lease (Redis lost its state), until it is a lease old.
+    """
+    started = time.monotonic()
+
+    def local(ms: int) -> float:  # a moment in Redis's clock, on this process's monotonic clock
+        return started + (ms - now_ms) / 1000
+
+    pending = {generation_text(leases[i]): local(int(float(leases[i + 1]))) for i in range(0, len(leases), 2)}
+    while pending:
+        moment = time.monotonic()
+        pending = {token: until for token, until in pending.items() if until > moment}
+        if not pending:
+            break
+        wait = min(max(pending.values()) - moment, settings.GENERATIONS_REDIS_TIMEOUT_SECONDS / 2)
+        answer = client.blpop([ack_key], timeout=max(wait, 0.001))
+        if answer is not None:
+            pending.pop(generation_text(answer[1]), None)
+    young_until = local(created_ms) + settings.GENERATIONS_PUSH_LEASE_SECONDS
+    if time.monotonic() < young_until:
+        time.sleep(young_until - time.monotonic())
+    client.delete(ack_key)
 
 
 def company_generations_bump(company_ids: Iterable[int | None], kinds: tuple[str, ...] = (DEVICES,)) -> None:

@@ -5,6 +5,17 @@ Endpoints parse, call a service or a selector, and answer; nothing else. An
 authenticated call runs inside the device's company scope, opened from the
 device its credential belongs to. Every error, whatever the request, is JSON
 ``{"error": <machine code>, "detail": <sentence>}``.
+
+The check-in, the API's hottest call, has a second way in besides its Ninja
+operation: ``check_in_direct``, which ``DeviceApiMiddleware`` calls for
+``POST /check-ins`` (``DEVICE_API_DIRECT_CHECK_INS``). A well-formed call is
+answered there, with the same parsing, authentication, service calls and
+answer as the operation's but without Ninja's per-operation machinery (the
+authentication class, parameter resolution, the temporal response, the
+decorators), which costs more than the check-in itself. Anything unusual
+before the check-in is entered falls back to the operation, and a failure
+after that is answered by the operation's exception handlers, so every error
+answer comes from one implementation.
 """
 
 import json
@@ -25,7 +36,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backoffice.core.http import client_address
 from backoffice.device_api import errors
-from backoffice.device_api.auth import DeviceBearer, confirmed_device
+from backoffice.device_api.auth import DeviceBearer, bearer_credential, confirmed_device
 from backoffice.device_api.schemas import (
     CheckInIn,
     CheckInOut,
@@ -186,7 +197,8 @@ def in_device_company_scope(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-device_router = Router(auth=DeviceBearer(), tags=["device"])
+device_bearer = DeviceBearer()
+device_router = Router(auth=device_bearer, tags=["device"])
 device_router.add_decorator(in_device_company_scope, mode="operation")
 
 
@@ -291,12 +303,14 @@ def get_config(request: HttpRequest) -> HttpResponse:
     """
     The device's effective settings: its team and the employees who may use
     ReconPro on it, its time zone, the clients it may choose and the allowed
-    functionality. The `ETag` header is a hash of the body: send it back as
-    `If-None-Match` to get `304 Not Modified` while nothing changed.
+    functionality. The `ETag` header changes whenever the body may have
+    changed: send it back as `If-None-Match` to get `304 Not Modified` while
+    nothing changed. Treat it as opaque (it is the configuration's version,
+    not always a hash of the body).
     """
     device: Device = request.auth  # type: ignore[attr-defined]
     config, etag = device_config_with_etag(device=device)
-    held = parse_etags(request.headers.get("If-None-Match", ""))
+    held = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
     if etag in held or "*" in held or f"W/{etag}" in held:
         response = HttpResponse(status=304)
     else:
@@ -324,16 +338,94 @@ def check_in(request: HttpRequest, payload: CheckInIn) -> HttpResponse:
     or of clients at once on servers that share a Redis (company
     generations), else within `CONFIG_ETAG_CACHE_SECONDS` (60 s by default).
     """
-    device = device_check_in_confirmed(
-        device=request.auth,  # type: ignore[attr-defined]
+    device = _check_in_record(request.auth, payload)  # type: ignore[attr-defined]
+    return check_in_answer(device)
+
+
+def _check_in_record(device: Device, payload: CheckInIn) -> Device:
+    """Record a validated check-in of ``device`` (in its company scope); return the device, confirmed."""
+    return device_check_in_confirmed(
+        device=device,
         name=payload.name,
         os_type=payload.os_type,
         platform=payload.platform,
         app_version=payload.app_version,
     )
-    # The body is two plain values: serialised directly, as this is the API's hottest call.
+
+
+def check_in_answer(device: Device) -> HttpResponse:
+    """
+    The answer to a recorded check-in of ``device`` (in its company scope),
+    the same from both ways in. The body is two plain values: serialised
+    directly, as this is the API's hottest call.
+    """
     body = {"config_etag": device_config_etag(device=device), "server_time": timezone.now().isoformat()}
     return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
+
+
+def check_in_direct(request: HttpRequest, operation: Callable[[HttpRequest], HttpResponseBase]) -> HttpResponseBase:
+    """
+    Answer ``POST /check-ins`` without Ninja's per-operation machinery when
+    the call is well-formed. ``operation`` is the view of the check-in's
+    Ninja operation, which answers everything else; ``DeviceApiMiddleware``
+    routes the calls here.
+
+    The operation's steps, ordered so that nothing is read from the database
+    or Redis for a malformed call: the bearer rules (``bearer_credential``),
+    the body limit (as ``bounded_body``), the body schema (``CheckInIn``, with
+    the same strictness; pydantic's JSON parser refuses every body that
+    ``json.loads`` and the schema refuse, and a few more, such as one with a
+    byte-order mark), the authentication (``DeviceBearer.authenticate``) and,
+    in the device's company scope, the check-in and its answer
+    (``_check_in_record``, ``check_in_answer``).
+
+    A refusal or an exception before the authentication (a missing or
+    malformed header, a body too large or refused) or a database error in it
+    is answered by calling ``operation``, which runs every step again and
+    answers in its own words, byte for byte. The authentication's refusals (an
+    unknown or revoked credential, an inactive license) are answered here as
+    Ninja answers them (``api.on_exception``), so an unknown credential costs
+    one look-up, not two.
+    Once the check-in was entered, an exception is answered here by the API's
+    exception handlers (``api.on_exception``), exactly as the operation
+    answers the same exception raised at the same point (an ``ApiError``,
+    such as the confirmation's refusal of a held copy, by ``error_response``;
+    a bug by the logged ``500 internal_error``), and the check-in is never
+    run a second time: nothing is written twice.
+    """
+    if not settings.DEVICE_API_DIRECT_CHECK_INS:
+        return operation(request)
+    token = bearer_credential(request)
+    if token is None:
+        return operation(request)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return operation(request)
+    if len(body) > settings.DEVICE_API_MAX_BODY_BYTES:
+        return operation(request)
+    try:
+        payload = CheckInIn.model_validate_json(body)
+    except Exception:  # noqa: BLE001 - a refused body: the operation answers
+        return operation(request)
+    try:
+        device = device_bearer.authenticate(request, token)
+    except errors.ApiError as exc:
+        # A refused credential or license, answered as Ninja answers its
+        # authentication's refusal (``api.on_exception``), without a second look-up.
+        return api.on_exception(request, exc)
+    except Exception:  # noqa: BLE001 - a database error: the operation answers (and tries again)
+        return operation(request)
+    request.auth = device  # type: ignore[attr-defined]
+    entered = False
+    try:
+        with company_scope(device.company):
+            entered = True
+            return check_in_answer(_check_in_record(device, payload))
+    except Exception as exc:  # noqa: BLE001 - answered as the operation answers it
+        if not entered:
+            return operation(request)
+        return api.on_exception(request, exc)
 
 
 @device_router.post(

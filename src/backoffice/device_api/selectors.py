@@ -11,7 +11,6 @@ models as they change.
 
 import copy
 import functools
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +22,22 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from backoffice.core.generations import Generations, company_generations, generations_enabled
+from backoffice.core.generations import (
+    Generations,
+    company_generations,
+    company_generations_as_of,
+    generations_enabled,
+    generations_mark,
+)
 from backoffice.devices.codes import credential_digest
 from backoffice.devices.models import Device, DeviceCredential
-from backoffice.devices.selectors import config_etag, device_effective_config
+from backoffice.devices.selectors import (
+    config_etag,
+    config_fingerprint,
+    config_name,
+    config_name_tag,
+    device_effective_config,
+)
 from backoffice.licensing.choices import LicenseStatus
 from backoffice.licensing.models import License
 from backoffice.organization.models import Team
@@ -203,6 +214,8 @@ def _hold(digest: str, device: Device, generation: str, expires: float | None = 
     _make_room(_HELD)
     if expires is None:
         expires = time.monotonic() + settings.DEVICE_API_CREDENTIAL_CACHE_SECONDS
+    if getattr(device, "_config_fingerprint", None) is None:
+        device._config_fingerprint = config_fingerprint(device)  # type: ignore[attr-defined]
     _HELD[digest] = _Held(device=_detached(device), generation=generation, expires=expires)
     device._credential_held = (digest, generation)  # type: ignore[attr-defined]
 
@@ -259,22 +272,38 @@ def device_for_credential(*, credential: str, provisional: bool = False) -> Devi
 
 
 def _device_for_digest(digest: str) -> Device | None:
-    generations = None
     company_id = _COMPANY_OF.get(digest)
-    if company_id is not None:
-        generations = company_generations(company_id)
-        held = _HELD.get(digest)
-        fresh = held is not None and generations is not None and held.generation == generations.devices
-        if held is not None and generations is not None and fresh and held.expires > time.monotonic():
-            copied = _detached(held.device)
-            copied._credential_held = (digest, generations.devices)  # type: ignore[attr-defined]
-            copied._config_generation = generations.config  # type: ignore[attr-defined]
-            return copied
+    if company_id is None:
+        # A credential not seen before: its company is known only once it is
+        # read, so the copy is held only when this process's watcher can tell
+        # that company's generations as they stood before the read.
+        mark = generations_mark()
+        device = _device_from_database(digest)
+        if device is None:
+            return None
+        known = company_generations_as_of(device.company_id, mark)
+        if known is not None:
+            _hold(digest, device, known.devices)
+            device._config_generation = known.config  # type: ignore[attr-defined]
+        else:
+            _HELD.pop(digest, None)
+            company_generations(device.company_id)  # learned for the next credential of the company
+        _make_room(_COMPANY_OF)
+        _COMPANY_OF[digest] = device.company_id
+        return device
+    generations = company_generations(company_id)
+    held = _HELD.get(digest)
+    fresh = held is not None and generations is not None and held.generation == generations.devices
+    if held is not None and generations is not None and fresh and held.expires > time.monotonic():
+        copied = _detached(held.device)
+        copied._credential_held = (digest, generations.devices)  # type: ignore[attr-defined]
+        copied._config_generation = generations.config  # type: ignore[attr-defined]
+        return copied
     device = _device_from_database(digest)
     if device is None:
         _HELD.pop(digest, None)
         return None
-    if company_id is not None and generations is None:
+    if generations is None:
         device._config_generation = ""  # type: ignore[attr-defined]  # unreadable: not asked twice
     if generations is not None and device.company_id == company_id:
         # The generations were read before the device: a change committed in
@@ -371,52 +400,48 @@ def _config_generation(device: Device) -> str | None:
     return None if generations is None else generations.config
 
 
-def _config_cache_key(device: Device) -> tuple[str, int]:
+@dataclass(frozen=True)
+class _ConfigKey:
     """
-    A cache key that changes with every configuration input held in the
-    device's, team's and company's own rows (all loaded with the credential),
-    so a change there is seen at the next check-in; and how long the entry
-    may serve. With company generations the key also names the company's
+    What names a device's configuration: a key, whether a generation is in
+    it, and (without one) how long the ETag remembered under it serves.
+    """
+
+    key: str
+    seconds: int
+    versioned: bool
+
+    @property
+    def version_tag(self) -> str:
+        """The configuration's ETag when a generation names it (``config_name_tag``)."""
+        return config_name_tag(self.key)
+
+
+def _config_key(device: Device) -> _ConfigKey:
+    """
+    The name of the device's configuration: its row inputs
+    (``config_fingerprint``), and with company generations the company's
     ``config`` generation, which every change of employees, clients, assigned
-    clients or a device's documents bumps: the entry then serves until one
-    of those changes (``CONFIG_ETAG_KEEP_SECONDS`` at most). Without them,
-    the employee and client lists rely on the entry's expiry,
-    ``CONFIG_ETAG_CACHE_SECONDS``.
+    clients or a device's documents bumps. A name with a generation is the
+    ETag itself (``version_tag``): it changes whenever any input may have
+    changed, so a check-in computes no configuration. Without generations the
+    ETag is a hash of the configuration's body, remembered under the name for
+    ``CONFIG_ETAG_CACHE_SECONDS`` (the delay then allowed for employee and
+    client changes).
     """
-    team = device.team
-    company = device.company
-    inputs = [
-        device.pk,
-        device.changed_at,
-        device.nickname,
-        device.time_zone,
-        device.team_id,
-        device.client_selection_type,
-        device.client_scope,
-        device.include_area_clients,
-        device.functionality_mode,
-        device.functionality,
-        team.name,
-        team.time_zone,
-        team.area_id,
-        team.changed_at,
-        company.area_support,
-        company.default_functionality,
-        company.changed_at,
-    ]
-    fingerprint = hashlib.sha256(repr(inputs).encode()).hexdigest()[:24]
     generation = _config_generation(device)
     if generation is None:
-        return f"device-config-etag:{device.pk}:{fingerprint}", settings.CONFIG_ETAG_CACHE_SECONDS
-    return f"device-config-etag:{device.pk}:{fingerprint}:g{generation}", settings.CONFIG_ETAG_KEEP_SECONDS
+        key = f"device-config-etag:{device.pk}:{config_fingerprint(device)}"
+        return _ConfigKey(key, settings.CONFIG_ETAG_CACHE_SECONDS, False)
+    return _ConfigKey(config_name(device, generation), 0, True)
 
 
-# This process's copy of recently seen configuration ETags: cache key -> (etag,
-# monotonic expiry). It saves a cache round trip on most check-ins and holds
-# nothing that must be shared: losing it costs a recomputation. Without
-# company generations a copy can lag behind another process's by at most
-# CONFIG_ETAG_CACHE_SECONDS, the delay then allowed for employee and client
-# changes; with them every copy's key names the generation it is valid for.
+# Without company generations, this process's copy of recently seen
+# configuration ETags: cache key -> (etag, monotonic expiry). It saves a cache
+# round trip on most check-ins and holds nothing that must be shared: losing
+# it costs a recomputation. A copy can lag behind another process's by at
+# most CONFIG_ETAG_CACHE_SECONDS, the delay then allowed for employee and
+# client changes.
 _LOCAL_ETAGS: dict[str, tuple[str, float]] = {}
 _LOCAL_ETAGS_MAX = 20_000
 
@@ -430,36 +455,44 @@ def _remember_locally(key: str, etag: str, seconds: int) -> None:
 def device_config_with_etag(*, device: Device) -> tuple[dict[str, object], str]:
     """
     The device's effective configuration and its ETag, computed afresh (for
-    ``GET /config``); the ETag is remembered for check-ins. Run inside the
-    device's company scope.
+    ``GET /config``): the configuration's name with company generations (read
+    before the configuration is, so the tag can only be older than the body
+    it names, never newer), else a hash of the body, remembered for
+    check-ins. Run inside the device's company scope.
     """
-    key, seconds = _config_cache_key(device)
+    name = _config_key(device)
     config = device_effective_config(device=device)
+    if name.versioned:
+        return config, name.version_tag
     etag = config_etag(config)
-    if cache.get(key) != etag:
-        cache.set(key, etag, timeout=seconds)
-    _remember_locally(key, etag, seconds)
+    if cache.get(name.key) != etag:
+        cache.set(name.key, etag, timeout=name.seconds)
+    _remember_locally(name.key, etag, name.seconds)
     return config, etag
 
 
 def device_config_etag(*, device: Device) -> str:
     """
-    The configuration's ETag for a check-in, from this process's copy or the
-    shared cache when they hold one for the current device, team and company
-    settings, else computed. Changes of those settings show at once; changes
-    of the team's employees or of clients at once with company generations,
-    else within ``CONFIG_ETAG_CACHE_SECONDS`` (and at once on ``GET /config``).
+    The configuration's ETag for a check-in. With company generations it is
+    the configuration's name (``_config_key``), nothing computed or read;
+    changes of the device's, team's or company's settings, of the team's
+    employees or of clients show at once. Without them, from this process's
+    copy or the shared cache when they hold one for the current device, team
+    and company settings, else computed: changes of employees and clients then
+    show within ``CONFIG_ETAG_CACHE_SECONDS`` (and at once on ``GET /config``).
     Run inside the device's company scope.
     """
-    key, seconds = _config_cache_key(device)
-    local = _LOCAL_ETAGS.get(key)
+    name = _config_key(device)
+    if name.versioned:
+        return name.version_tag
+    local = _LOCAL_ETAGS.get(name.key)
     if local is not None and local[1] > time.monotonic():
         return local[0]
-    etag = cache.get(key)
+    etag = cache.get(name.key)
     if etag is None:
         etag = config_etag(device_effective_config(device=device))
-        cache.set(key, etag, timeout=seconds)
-    _remember_locally(key, etag, seconds)
+        cache.set(name.key, etag, timeout=name.seconds)
+    _remember_locally(name.key, etag, name.seconds)
     return etag
 
 

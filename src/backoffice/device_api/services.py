@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice.core.generations import company_generations_held
 from backoffice.core.ratelimit import Limit, Reservation, ratelimit_count_event, ratelimit_refund, ratelimit_reserve
 from backoffice.device_api import errors
 from backoffice.device_api.auth import confirmed_device
@@ -276,16 +277,18 @@ def device_check_in_confirmed(
     ``device_check_in`` for a device the API authenticated, which may be a
     provisional held copy: return the confirmed device (raise
     ``credential_invalid`` or ``license_inactive`` as ``auth.confirmed_device``).
-    A due check-in that reports no change is confirmed and buffered by one
+    A due check-in that reports no change, for a company whose generations
+    this process does not hold in memory, is confirmed and buffered by one
     Redis script (``check_in_buffer_if_current``); any other is confirmed
-    first, then checked in.
+    first (from memory when it holds them), then checked in.
     """
     now = now or timezone.now()
     expected = device_unconfirmed_generation(device=device)
     if expected is not None:
         reported = {"device_name": name, "os_type": os_type, "platform": platform, "app_version": app_version}
         changed, due = _changed_and_due(device, reported, now)
-        if due and not changed:
+        # With the generations in memory (pushed), confirming costs nothing: confirm, then buffer.
+        if due and not changed and company_generations_held(device.company_id) is None:
             generations = check_in_buffer_if_current(device=device, now=now, expected=expected)
             if generations is not None and device_confirmed_by(device=device, generations=generations):
                 device_credential_cache_refresh(device=device)

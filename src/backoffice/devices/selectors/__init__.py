@@ -41,7 +41,14 @@ from backoffice.devices.selectors.code_sheet import (
     code_sheet_for_devices,
     sheet_ids_parse,
 )
-from backoffice.devices.selectors.config import config_etag, device_effective_config
+from backoffice.devices.selectors.config import (
+    config_etag,
+    config_fingerprint,
+    config_name,
+    config_name_tag,
+    device_config_and_tag,
+    device_effective_config,
+)
 from backoffice.devices.selectors.registration import (
     PendingRegistration,
     PendingRegistrations,
@@ -86,6 +93,10 @@ __all__ = [
     "SavedViewList",
     "VersionSlice",
     "config_etag",
+    "config_fingerprint",
+    "config_name",
+    "config_name_tag",
+    "device_config_and_tag",
     "device_effective_config",
     "device_figures",
     "device_filters",

@@ -25,7 +25,7 @@ from backoffice.devices.clients import (
 )
 from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn, RegistrationCode
 from backoffice.devices.selectors.active_devices import device_visible_queryset
-from backoffice.devices.selectors.config import config_etag, device_effective_config
+from backoffice.devices.selectors.config import device_config_and_tag
 from backoffice.documents.models import Document
 from backoffice.documents.selectors import document_list_for_device
 from backoffice.organization.choices import ClientType
@@ -115,11 +115,11 @@ def _reason_text(device: Device, reason: str, client_type: str) -> str:
 def device_config_view(*, device: Device) -> DeviceConfigView:
     """
     The device's effective configuration, built by ``device_effective_config``
-    (the builder of ``GET /config``) with ``config_etag`` (its ``ETag``), and
+    (the builder of ``GET /config``) with its ``ETag`` (``device_config_and_tag``), and
     why each client is available (``device_available_clients_with_reasons``,
     the same rule). Run in the device's company scope; three queries.
     """
-    config = device_effective_config(device=device)
+    config, etag = device_config_and_tag(device=device)
     rows = device_available_clients_with_reasons(device=device)[:CLIENTS_SHOWN]
     clients = []
     for client in rows:
@@ -139,7 +139,7 @@ def device_config_view(*, device: Device) -> DeviceConfigView:
     allowed = config["functionality"]
     assert isinstance(allowed, list)
     labels = [Functionality(value).label for value in allowed]
-    return DeviceConfigView(config=config, etag=config_etag(config), clients=clients, functionality_labels=labels)
+    return DeviceConfigView(config=config, etag=etag, clients=clients, functionality_labels=labels)
 
 
 def device_documents(*, device_id: int) -> QuerySet[Document]:

@@ -3,12 +3,17 @@ The check-in buffer: with Redis (company generations on) a check-in that
 only moves last-seen is kept in Redis and written to the database in
 batches by the worker, instead of one UPDATE per check-in.
 
-- ``check_in_buffer`` (the device API, per due check-in): one round trip,
-  a script that sets ``check-ins:pending:<company>`` ``<device>`` to the
-  check-in's time unless a later one is held, and adds the company to
-  ``check-ins:companies``. A check-in that reports a change of name,
-  OS, platform or version is never buffered: it is written at once, with its
-  history row. When Redis does not answer, the caller writes at once.
+- ``check_in_buffer`` (the device API, per due check-in): the time is kept
+  in the process's memory (the later one per device) and handed to Redis
+  every ``CHECK_IN_LOCAL_FLUSH_SECONDS`` by a thread, all companies in one
+  round trip; or at once with that setting at 0. In Redis, a script sets
+  ``check-ins:pending:<company>`` ``<device>`` to the check-in's time unless
+  a later one is held, and adds the company to ``check-ins:companies``. A
+  check-in that reports a change of name, OS, platform or version is never
+  buffered: it is written at once, with its history row. When Redis does not
+  answer, the caller writes at once (and, while the hand-over keeps failing,
+  every later check-in too; what the memory held is handed over once Redis
+  answers again).
 - ``check_ins_flush`` (the outbox worker, every pass, and any caller): takes
   companies from the set, and per company takes its whole hash atomically
   and writes it in one transaction: the device rows locked in id order (the
@@ -19,15 +24,20 @@ batches by the worker, instead of one UPDATE per check-in.
   dropped. If the write fails, the entries go back (unless a newer one came
   meanwhile) for the next pass.
 
-Last-seen in the Back Office therefore lags by up to one worker pass (2 s by
-default) beyond its resolution (``CHECK_IN_WRITE_INTERVAL_SECONDS``). An
-entry lost with Redis costs one last-seen time, never data a user saved.
+Last-seen in the Back Office therefore lags by up to one hand-over and one
+worker pass (0.5 s and 2 s by default) beyond its resolution
+(``CHECK_IN_WRITE_INTERVAL_SECONDS``). An entry lost with Redis or with a
+process that died costs one last-seen time, never data a user saved.
 Nothing here counts or locks across companies: each company's entries are
 written in their own transaction.
 """
 
+import atexit
 import datetime
 import logging
+import os
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,7 +45,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DateTimeField, Value, When
 
-from backoffice.core.generations import CONFIG, DEVICES, Generations, generation_key, generation_text, shared_redis
+from backoffice.core.generations import (
+    CONFIG,
+    DEVICES,
+    Generations,
+    generation_key,
+    generation_text,
+    generations_serving,
+    shared_redis,
+)
 from backoffice.devices.models import CheckInKind, Device, DeviceCheckIn
 from backoffice.devices.services.redemption import HISTORY_FIELDS, sample_slot
 from backoffice.tenancy.models import Company
@@ -84,7 +102,8 @@ end
 return {devices or '', config or ''}
 """
 
-# Put entries back after a failed write, each unless a newer one came meanwhile.
+# Put entries back after a failed write, or hand over a process's entries,
+# each unless a newer one came meanwhile.
 _PUT_BACK_LUA = """
 for i = 1, #ARGV, 2 do
   local held = redis.call('HGET', KEYS[1], ARGV[i])
@@ -109,6 +128,84 @@ def _moment(micros: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(micros / 1_000_000, tz=datetime.UTC)
 
 
+class _LocalBuffer:
+    """This process's buffered check-ins (company -> device -> time in µs), handed to Redis by a thread."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.entries: dict[int, dict[int, int]] = {}
+        self.failing = False
+        self.thread = threading.Thread(target=self._run, name="check-in-hand-over", daemon=True)
+
+    def keep(self, company_id: int, device_id: int, micros: int) -> None:
+        with self.lock:
+            held = self.entries.setdefault(company_id, {})
+            if held.get(device_id, 0) < micros:
+                held[device_id] = micros
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while True:
+            time.sleep(0.05)  # the interval is read again each time: a setting changed takes effect
+            if time.monotonic() - last >= settings.CHECK_IN_LOCAL_FLUSH_SECONDS:
+                self.hand_over()
+                last = time.monotonic()
+
+    def hand_over(self) -> int:
+        """Hand every held entry to Redis in one round trip; on failure keep them for the next try. Return how many."""
+        with self.lock:
+            taken, self.entries = self.entries, {}
+        if not taken:
+            return 0
+        client = shared_redis()
+        try:
+            if client is None:
+                raise ConnectionError("no Redis configured")
+            script = client.register_script(_PUT_BACK_LUA)
+            with client.pipeline(transaction=False) as pipe:
+                for company_id, held in taken.items():
+                    args: list[str | int] = []
+                    for device_id, micros in held.items():
+                        args += [device_id, micros]
+                    script(keys=[f"{PENDING_KEY}{company_id}", COMPANIES_KEY, str(company_id)], args=args, client=pipe)
+                pipe.execute()
+        except Exception:  # noqa: BLE001 - kept in memory; check-ins write at once meanwhile
+            if not self.failing:
+                logger.warning("Check-in buffer unavailable; this process writes check-ins at once meanwhile")
+            self.failing = True
+            for company_id, held in taken.items():
+                for device_id, micros in held.items():
+                    self.keep(company_id, device_id, micros)
+            return 0
+        self.failing = False
+        return sum(len(held) for held in taken.values())
+
+
+_local: _LocalBuffer | None = None
+_local_lock = threading.Lock()
+
+
+def _local_buffer() -> _LocalBuffer:
+    global _local
+    with _local_lock:
+        if _local is None or _local.pid != os.getpid():  # none yet, or inherited through a fork
+            _local = _LocalBuffer()
+            _local.thread.start()
+        return _local
+
+
+@atexit.register
+def _hand_over_at_exit() -> None:
+    if _local is not None and _local.pid == os.getpid():
+        _local.hand_over()
+
+
+def check_ins_hand_over() -> int:
+    """Hand this process's buffered check-ins to Redis now (the thread does it every interval); return how many."""
+    return 0 if _local is None or _local.pid != os.getpid() else _local.hand_over()
+
+
 def check_in_buffer(*, device: Device, now: datetime.datetime) -> bool:
     """
     Keep ``now`` as the device's last-seen in the buffer; return whether it
@@ -119,6 +216,14 @@ def check_in_buffer(*, device: Device, now: datetime.datetime) -> bool:
     client = shared_redis()
     if client is None or not settings.CHECK_IN_BUFFER:
         return False
+    if settings.CHECK_IN_LOCAL_FLUSH_SECONDS > 0 and generations_serving():
+        # Kept in memory only while Redis is known to answer: this process's
+        # watcher proved it within its lease, and no hand-over failed since.
+        local = _local_buffer()
+        if not local.failing:
+            local.keep(device.company_id, device.pk, _micros(now))
+            device.last_check_in_at = now
+            return True
     try:
         client.register_script(_KEEP_LATEST_LUA)(
             keys=[f"{PENDING_KEY}{device.company_id}", COMPANIES_KEY],
@@ -223,6 +328,7 @@ def check_ins_flush(*, company_ids: Iterable[int] | None = None) -> tuple[int, i
     client = shared_redis()
     if client is None:
         return 0, 0
+    check_ins_hand_over()  # what this process holds in memory first
     if company_ids is None:
         company_ids = [int(c) for c in client.spop(COMPANIES_KEY, FLUSH_COMPANIES_PER_PASS) or []]
     else:
