@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from backoffice.licensing.choices import LicenseStatus
@@ -97,8 +97,12 @@ def license_counts(*, day: datetime.date | None = None) -> LicenseCounts:
     queries.
     """
     counts = license_tally_counts(day=day)
+    # The device on the license's company too, so that PostgreSQL reads the
+    # company's pending devices, not every company's.
     held_by_expired_codes = (
-        License.objects.filter(device__isnull=False, device__registered_at__isnull=True)
+        License.objects.filter(
+            device__isnull=False, device__registered_at__isnull=True, device__company_id=F("company_id")
+        )
         .filter(license_held_by_expired_code_q())
         .count()
     )

@@ -452,9 +452,38 @@ class DeviceFigures:
         counts[_USUAL_STATE] = everyone - sum(counts[state] for state in STATES if state != _USUAL_STATE)
         return {key: n for key, n in counts.items() if n}
 
+    def breakdown(self, search: DeviceSearch, name: str) -> dict[Any, int]:
+        """
+        How many devices ``search`` gives (every filter, ``name``'s own too,
+        unlike ``counts``) per choice of filter ``name``: a team id, a
+        platform or a version ("" for not reported); no zero counts.
+        """
+        if name not in (FILTER_TEAM, FILTER_PLATFORM, FILTER_VERSION):
+            raise ValueError(f"No breakdown by filter {name!r}")
+        return {key: n for key, n in self._sums(search, FILTERS, _grouped_by(name)).items() if n}
+
     def versions(self, search: DeviceSearch) -> dict[str, int]:
         """How many devices ``search`` gives per version."""
-        return {key: n for key, n in self._sums(search, FILTERS, _grouped_by(FILTER_VERSION)).items() if n}
+        return self.breakdown(search, FILTER_VERSION)
+
+    def states(self, search: DeviceSearch) -> dict[str, int]:
+        """
+        How many devices ``search`` gives (every filter, Last seen too) in
+        each last-seen state of ``STATES``, zero counts included: outside
+        Online, the cells' states; Online, what the tally leaves.
+        """
+        others = tuple(name for name in FILTERS if name != FILTER_LAST_SEEN)
+        seen = search.last_seen
+        away = [cell for cell in self.outside if cell.matches(search, others)]
+        states = dict.fromkeys(STATES, 0)
+        if not seen or seen == _USUAL_STATE:
+            everyone = sum(cell.n for cell in self.tally if cell.matches(search, others))
+            states[_USUAL_STATE] = everyone - sum(cell.n for cell in away)
+        if seen != _USUAL_STATE:
+            for cell in away:
+                if not seen or seen in cell.seen_choices():
+                    states[cell.seen] += cell.n
+        return states
 
     def version_keys(self) -> dict[str, str]:
         return {cell.app_version: cell.app_version_key for cell in self.tally}

@@ -1,24 +1,40 @@
 """
 Reads of the Devices Report: the per-device rows, streamed, and the
-statistics above them, counted in SQL. Both follow the Active Devices page's
-search through ``device_registered_list``, so the report and the list agree
-whatever the search holds.
+statistics above them. Both follow the Active Devices page's search (the
+rows through ``device_registered_list``, the statistics through the page's
+figures, ``device_figures``), so the report and the list agree whatever the
+search holds.
+
+Every other company-owned table a statement joins or reads (licenses,
+documents) is reached on the device's company as well as on its key
+(``_company_license``, ``_company_documents``, the pending holds; the same
+rows, since a device's license and documents are its company's): PostgreSQL
+then carries the company's id over to that table and reads its rows through
+its company index, instead of hashing or probing every company's
+(docs/benchmarks.md, "4 Dec 2026: the report among 1,000 companies").
 """
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from backoffice.core.spreadsheet import neutralise_sql
-from backoffice.devices.last_seen import STATES, last_seen_q
+from backoffice.devices.last_seen import STATES
 from backoffice.devices.models import Device
-from backoffice.devices.selectors.active_devices import DeviceSearch, device_registered_list
+from backoffice.devices.selectors.active_devices import (
+    FILTER_PLATFORM,
+    FILTER_TEAM,
+    DeviceSearch,
+    device_figures,
+    device_registered_list,
+)
 from backoffice.documents.choices import DocumentKind
-from backoffice.documents.selectors import document_count_subquery
+from backoffice.documents.selectors import document_kind_counts
 from backoffice.licensing.choices import LicenseStatus, LicenseType
 from backoffice.licensing.models import License
 from backoffice.licensing.selectors import (
@@ -56,11 +72,11 @@ REPORT_FIELDS = (
     "device_name",
     "device_identifier",
     "app_version",
-    "license__number",
-    "license__license_type",
-    "license__is_suspended",
-    "license__expires_on",
-    "shown_time_zone",
+    "company_license__number",
+    "company_license__license_type",
+    "company_license__is_suspended",
+    "company_license__expires_on",
+    "report_time_zone",
     "registered_at",
     "changed_at",
     "last_check_in_at",
@@ -70,14 +86,39 @@ REPORT_FIELDS = (
 )
 
 
+def _company_license() -> FilteredRelation:
+    """The device's license, joined on the device's company as well (see the module's docstring)."""
+    return FilteredRelation("license", condition=Q(license__company_id=F("company_id")))
+
+
+def _company_documents() -> FilteredRelation:
+    """The device's documents, joined on the device's company as well (see the module's docstring)."""
+    return FilteredRelation("documents", condition=Q(documents__company_id=F("company_id")))
+
+
+def _documents_of_kind(kind: str) -> Count:
+    return Count("company_documents", filter=Q(company_documents__kind=kind))
+
+
 def device_report_rows_query(*, user: User, search: DeviceSearch) -> QuerySet[Device, tuple[Any, ...]]:
-    """The query of ``device_report_rows``, unevaluated."""
+    """
+    The query of ``device_report_rows``, unevaluated: one statement whose
+    every part the planner can cost, so that it reads a small company's rows
+    serially and a large one's in parallel. The license and the documents
+    are joined within the company, the documents counted by kind per device
+    (a join grouped by device: no subquery per device and kind), and the
+    time zone shown is the device's, or that of its team (joined for its
+    name anyway).
+    """
     return (
         device_registered_list(user=user, search=search)
         .annotate(
-            service_requests=document_count_subquery(kind=DocumentKind.SERVICE_REQUEST),
-            inspections=document_count_subquery(kind=DocumentKind.INSPECTION),
-            work_orders=document_count_subquery(kind=DocumentKind.WORK_ORDER),
+            company_license=_company_license(),
+            company_documents=_company_documents(),
+            report_time_zone=Coalesce(NullIf(F("time_zone"), Value("")), F("team__time_zone")),
+            service_requests=_documents_of_kind(DocumentKind.SERVICE_REQUEST),
+            inspections=_documents_of_kind(DocumentKind.INSPECTION),
+            work_orders=_documents_of_kind(DocumentKind.WORK_ORDER),
         )
         .values_list(*REPORT_FIELDS)
     )
@@ -115,12 +156,6 @@ class DeviceReportStatistics:
     licenses: list[tuple[str, int]]
 
 
-def _grouped(devices: QuerySet[Device], field: str) -> list[tuple[str, int]]:
-    """Count ``devices`` per value of ``field`` in SQL, largest group first, ties by value."""
-    rows = devices.order_by().values_list(field).annotate(n=Count("id")).order_by("-n", field)
-    return [(value or "", n) for value, n in rows]
-
-
 def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, int]]:
     """
     Count the scoped company's licenses for the report: Total, Free (active
@@ -135,9 +170,12 @@ def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, i
     """
     day = day or timezone.localdate()
     counts = license_tally_counts(day=day)
-    held = License.objects.filter(device__isnull=False, device__registered_at__isnull=True).aggregate(
-        pending=Count("id"), expired=Count("id", filter=license_held_by_expired_code_q())
-    )
+    # The device on the license's company too, so that PostgreSQL reads the
+    # company's pending devices through (company, registered_at), not every
+    # company's.
+    held = License.objects.filter(
+        device__isnull=False, device__registered_at__isnull=True, device__company_id=F("company_id")
+    ).aggregate(pending=Count("id"), expired=Count("id", filter=license_held_by_expired_code_q()))
     return [
         ("Total", counts.total),
         ("Free", counts.free),
@@ -149,33 +187,38 @@ def report_license_use(*, day: datetime.date | None = None) -> list[tuple[str, i
     ]
 
 
+def _largest_first[Key](counts: dict[Key, int], name: Callable[[Key], str]) -> list[tuple[str, int]]:
+    """
+    ``(name, count)`` pairs, largest count first, ties by name: SQL's
+    ``ORDER BY n DESC, name`` under the byte-order collations the Back Office
+    runs on, in Python (as the versions chart orders its slices).
+    """
+    return [(name(key), n) for key, n in sorted(counts.items(), key=lambda item: (-item[1], name(item[0])))]
+
+
 def device_report_statistics(*, user: User, search: DeviceSearch) -> DeviceReportStatistics:
     """
     The statistics of the registered devices ``user`` sees in ``search`` (a
-    Team Administrator's team only), and the company's license use. Counted
-    with aggregate queries, seven whatever the number of devices (the
-    license lines: the license tally and the pending devices' holds);
-    evaluated at once, inside the caller's company scope.
+    Team Administrator's team only), and the company's license use; exact,
+    evaluated at once, inside the caller's company scope. Four queries
+    whatever the number of devices: the devices' total, platforms, versions,
+    teams and last-seen states are sums over the Active Devices page's
+    figures (``device_figures``: the license tally and the devices outside
+    Online, or the matches of a search box, in one statement), the
+    documents are counted from their side (``document_kind_counts``), and
+    the license lines come from the license tally and the pending devices'
+    holds.
     """
-    devices = device_registered_list(user=user, search=search)
-    now = timezone.now()
-    totals = devices.order_by().aggregate(
-        devices=Count("id"), **{state: Count("id", filter=last_seen_q(state, now=now)) for state in STATES}
-    )
-    # One row per (device, document): a LEFT JOIN, so a device without
-    # documents adds a row with no kind, which is left out.
-    by_kind = {
-        kind: n
-        for kind, n in devices.order_by().values_list("documents__kind").annotate(n=Count("documents__id"))
-        if kind is not None
-    }
-    teams = devices.order_by().values_list("team_id", "team__name").annotate(n=Count("id")).order_by("-n", "team__name")
+    figures = device_figures(user=user, search=search, now=timezone.now())
+    states = figures.states(search)
+    by_kind = document_kind_counts(device_ids=device_registered_list(user=user, search=search).values("pk"))
     return DeviceReportStatistics(
-        devices=totals["devices"],
-        platforms=_grouped(devices, "platform"),
-        versions=_grouped(devices, "app_version"),
-        teams=[(name, n) for _, name, n in teams],
-        last_seen=[(state, totals[state]) for state in STATES],
+        devices=sum(states.values()),
+        platforms=_largest_first(figures.breakdown(search, FILTER_PLATFORM), str),
+        versions=_largest_first(figures.versions(search), str),
+        # A company's teams have distinct names.
+        teams=_largest_first(figures.breakdown(search, FILTER_TEAM), figures.team_names.__getitem__),
+        last_seen=[(state, states[state]) for state in STATES],
         documents=[(kind, by_kind.get(kind, 0)) for kind in DocumentKind.values],
         licenses=report_license_use(),
     )
