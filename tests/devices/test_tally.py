@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from backoffice.device_api.selectors import device_license_is_active
 from backoffice.devices.codes import code_normalize
+from backoffice.devices.last_seen import IDLE_WITHIN, ONLINE_WITHIN, last_seen_state
 from backoffice.devices.models import Device, DeviceLicenseTally, DeviceTally
 from backoffice.devices.selectors import (
     DeviceSearch,
@@ -487,6 +488,40 @@ def test_the_pages_figures_from_the_tally_equal_the_live_counts(fleets):
                 assert device_version_breakdown(
                     device_registered_list(user=user, search=search), user=user, search=search
                 ) == device_version_breakdown(live), query
+
+
+@pytest.mark.django_db
+def test_the_online_boundary_counts_alike_from_the_tally_and_from_the_devices(fleets):
+    """
+    A device seen exactly ``ONLINE_WITHIN`` ago is online, a microsecond
+    earlier idle, never seen outside Online too: the tally's figures (the
+    devices outside Online read as one range of the last-seen index) equal
+    the live counts and the badges' ``last_seen_state``.
+    """
+    fleet = fleets[0]
+    now = timezone.now()
+    tick = datetime.timedelta(microseconds=1)
+    ages = (None, ONLINE_WITHIN - tick, ONLINE_WITHIN, ONLINE_WITHIN + tick, IDLE_WITHIN, IDLE_WITHIN + tick)
+    with company_scope(fleet.company):
+        for age in ages:
+            DeviceFactory(
+                company=fleet.company,
+                team=fleet.teams[0],
+                registered_at=now,
+                changed_at=now,
+                last_check_in_at=None if age is None else now - age,
+            )
+        expected: dict[str, int] = {}
+        for device in Device.objects.filter(registered_at__isnull=False):
+            state = last_seen_state(device.last_check_in_at, now)
+            expected[state] = expected.get(state, 0) + 1
+        assert expected == {"never": 1, "online": 2, "idle": 2, "offline": 1}
+        for search in (DeviceSearch(), DeviceSearch(nickname=" ")):
+            shown = {
+                f.name: dict((c.value, c.count) for c in f.choices)
+                for f in device_filters(user=fleet.admin, search=search, now=now)
+            }
+            assert {state: shown["seen"][state] for state in expected} == expected, search
 
 
 @pytest.mark.django_db
