@@ -7,6 +7,7 @@ that process reads Redis again instead of its copy; and a registry that Redis
 lost makes the next bump wait a whole lease.
 """
 
+import logging
 import os
 import signal
 import subprocess
@@ -226,3 +227,21 @@ def test_a_registry_redis_lost_makes_the_next_bump_wait_a_lease(redis_client, re
     assert waited > LEASE * 0.5, waited
     assert reader.ask("read") == stored(redis_client)
     assert redis_client.get(REGISTRY_KEY) is not None
+
+
+def test_each_loss_of_redis_is_logged_once_however_many_attempts_fail(redis_client, caplog):
+    """Paused Redis (every attempt to subscribe again times out): one warning per loss, one when it answers again."""
+    caplog.set_level(logging.WARNING, logger="backoffice.core.generations")
+    company_generations(COMPANY)
+    wait_for(serving_here)
+    caplog.clear()
+
+    def said(text: str) -> int:
+        return sum(text in record.getMessage() for record in caplog.records)
+
+    for loss in (1, 2):
+        redis_client.client_pause(int(3.5 * LEASE * 1000))
+        wait_for(lambda: said("lost Redis") == loss)
+        wait_for(lambda: said("reached Redis again") == loss, seconds=20)
+        assert said("lost Redis") == loss
+        wait_for(serving_here)

@@ -205,6 +205,7 @@ class _Watcher:
         self.seq = 0
         self.epoch = 0
         self.subscribed = False
+        self.lost = False  # Redis lost and not reached again since (its warning logged)
         self.serves_until = 0.0  # monotonic
         self.commands: Any = None
         self.thread = threading.Thread(target=self._run, name="generation-watcher", daemon=True)
@@ -259,14 +260,14 @@ class _Watcher:
     # -- the watcher's thread ------------------------------------------------
 
     def _run(self) -> None:
-        failing = False
         while True:
             try:
                 self._serve()
             except Exception:  # noqa: BLE001 - any failure: stop serving, connect again
-                if not failing:
+                # Once per loss: again after it served, not at every failed attempt in between.
+                if self.subscribed or not self.lost:
                     logger.warning("Generation watcher lost Redis; this process reads generations from Redis meanwhile")
-                failing = True
+                self.lost = True
             self._unsubscribed()
             time.sleep(min(1.0, settings.GENERATIONS_PUSH_LEASE_SECONDS))
 
@@ -300,6 +301,9 @@ class _Watcher:
                 self.values.clear()
                 self.touched.clear()
                 self.subscribed = True
+            if self.lost:
+                logger.warning("Generation watcher reached Redis again; this process reads generations from memory")
+                self.lost = False
             self.commands = commands
             interval = lease / TICKS_PER_LEASE
             next_tick = 0.0
