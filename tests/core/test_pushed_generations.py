@@ -241,7 +241,7 @@ def test_each_loss_of_redis_is_logged_once_however_many_attempts_fail(redis_clie
 
     for loss in (1, 2):
         redis_client.client_pause(int(3.5 * LEASE * 1000))
-        wait_for(lambda: said("lost Redis") == loss)
-        wait_for(lambda: said("reached Redis again") == loss, seconds=20)
+        wait_for(lambda loss=loss: said("lost Redis") == loss)
+        wait_for(lambda loss=loss: said("reached Redis again") == loss, seconds=20)
         assert said("lost Redis") == loss
         wait_for(serving_here)
